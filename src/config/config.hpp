@@ -1,0 +1,114 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sab::config {
+
+inline constexpr std::string_view kDefaultConfigPath = "/vanus-connect/config/config.yml";
+
+enum class Granularity { daily, monthly };
+enum class DeliveryMode { binary, structured, batch };
+enum class LogLevel { debug, info, warn, error };
+enum class LogFormat { json, text };
+
+struct GroupBy {
+  std::string type;  // DIMENSION, TAG or COST_CATEGORY
+  std::string key;   // e.g. SERVICE, or the tag / cost category name
+  bool operator==(const GroupBy&) const = default;
+};
+
+// Static credentials; empty strings mean "not given" (the AWS chain is used then).
+struct Secret {
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;
+};
+
+struct Delivery {
+  DeliveryMode mode = DeliveryMode::binary;
+  std::size_t batch_size = 100;
+  std::size_t concurrency = 4;
+  std::chrono::milliseconds timeout{10'000};
+  // Extra headers on every request to the target; values are secrets.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string ca_file;
+  bool insecure_skip_verify = false;
+};
+
+struct Listen {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8080;
+};
+
+struct Config {
+  std::string target;
+  std::string endpoint = "https://ce.us-east-1.amazonaws.com";
+  int pull_hour = 2;
+  std::string pull_zone = "UTC";
+  Secret secret;
+  std::string role_arn;
+  std::string external_id;
+  unsigned send_event_attempts = 0;  // 0: until delivered or shut down
+  std::string region;                // always resolved after loading
+  bool region_explicit = false;
+  Granularity granularity = Granularity::daily;
+  std::vector<GroupBy> group_by{{"DIMENSION", "SERVICE"}};
+  std::vector<std::string> metrics{"AmortizedCost", "BlendedCost", "NetAmortizedCost",
+                                   "NetUnblendedCost", "UnblendedCost"};
+  std::string filter_json;  // Cost Explorer Expression as JSON; empty: no filter
+  unsigned catch_up_days = 7;
+  unsigned restate_days = 0;
+  std::string state_dir = "./state";
+  Delivery delivery;
+  Listen listen;
+  std::chrono::milliseconds shutdown_timeout{20'000};
+  std::uint64_t max_response_bytes = 256ull * 1024 * 1024;
+  LogLevel log_level = LogLevel::info;
+  LogFormat log_format = LogFormat::json;
+
+  // Where the config came from, for messages.
+  std::string source_path;
+};
+
+// Looks up an environment variable; injectable for tests.
+using Env = std::function<std::optional<std::string>(std::string_view)>;
+Env process_env();
+
+struct LoadResult {
+  std::optional<Config> config;      // set when there are no errors
+  std::vector<std::string> errors;   // every problem, each naming its key
+  std::vector<std::string> warnings;
+};
+
+// Parses and validates a YAML document; applies env overrides (CONNECTOR_TARGET).
+LoadResult load_from_string(std::string_view yaml, const Env& env);
+
+// Reads the file, then as load_from_string. Also warns when a file holding secrets is readable by
+// group or others.
+LoadResult load_file(const std::string& path, const Env& env);
+
+// Resolves the config path: --config, else CONNECTOR_CONFIG, else the default path.
+std::string resolve_path(const std::optional<std::string>& cli_path, const Env& env);
+
+// The effective config as YAML, with every secret masked.
+std::string render_masked(const Config& config);
+
+// Every secret value in the config (for log redaction).
+std::vector<std::string> secret_values(const Config& config);
+
+// The signing region of a Cost Explorer endpoint host: ce.<region>.amazonaws.com[.cn].
+std::optional<std::string> region_from_host(std::string_view host);
+
+std::string_view to_string(Granularity);
+std::string_view to_string(DeliveryMode);
+std::string_view to_string(LogLevel);
+std::string_view to_string(LogFormat);
+
+}  // namespace sab::config

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "net/url.hpp"
+
+namespace sab::net {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+struct TlsConfig {
+  std::string ca_file;  // empty: the system CAs
+  bool insecure_skip_verify = false;
+};
+
+// A client TLS context: TLS 1.2+, peer verification against `ca_file` or the system CAs unless
+// insecure_skip_verify. Throws std::runtime_error naming the file when the CA file is unusable.
+std::shared_ptr<boost::asio::ssl::context> make_client_tls_context(const TlsConfig& tls);
+
+// Why an exchange failed before a complete response arrived.
+enum class TransportErrorKind {
+  resolve,    // host name did not resolve
+  connect,    // TCP connect refused or unreachable
+  tls,        // handshake failed, certificate not trusted or host name mismatch
+  timeout,    // the per-request deadline passed
+  reset,      // connection reset or closed before the response was complete
+  too_large,  // the response body exceeded the limit
+  protocol,   // not a valid HTTP response
+};
+std::string_view to_string(TransportErrorKind kind);
+
+class TransportError : public std::runtime_error {
+ public:
+  TransportError(TransportErrorKind kind, const std::string& what)
+      : std::runtime_error(what), kind_(kind) {}
+  TransportErrorKind kind() const { return kind_; }
+
+ private:
+  TransportErrorKind kind_;
+};
+
+// One keep-alive HTTP/1.1 connection to one origin (http or https), opened on first use and
+// re-opened when the peer closed it. One request at a time; not thread-safe (use it from one
+// strand/io_context thread).
+class HttpClient {
+ public:
+  HttpClient(boost::asio::any_io_executor executor, Url origin,
+             std::shared_ptr<boost::asio::ssl::context> tls);
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Sends `request` and reads the whole response. Sets Host, User-Agent (when absent) and
+  // Content-Length. `timeout` bounds everything: resolve, connect, TLS handshake, write and read.
+  // A stale kept-alive connection (closed by the peer before any byte of the answer) is re-opened
+  // and the request re-sent once. HTTP error statuses are returned, not thrown; failures to get a
+  // response throw TransportError.
+  boost::asio::awaitable<Response> send(Request request, std::chrono::milliseconds timeout,
+                                        std::uint64_t body_limit);
+
+  void close();
+  const Url& origin() const { return origin_; }
+
+ private:
+  struct Impl;
+  Url origin_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sab::net
