@@ -1,12 +1,12 @@
 #include "app/log.hpp"
 
+#include <date/date.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
 #include <vector>
-
-#include <date/date.h>
 
 #include "common/json.hpp"
 
@@ -26,7 +26,9 @@ State& state() {
   return s;
 }
 
-std::string_view level_name(Level l) { return config::to_string(l); }
+std::string_view level_name(Level l) {
+  return config::to_string(l);
+}
 
 std::string timestamp() {
   auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
@@ -155,11 +157,13 @@ void write(Level level, std::string_view msg, std::initializer_list<Field> field
     line += timestamp();
     line += ' ';
     std::string lv(level_name(level));
-    std::transform(lv.begin(), lv.end(), lv.begin(), [](unsigned char c) { return std::toupper(c); });
+    std::transform(lv.begin(), lv.end(), lv.begin(),
+                   [](unsigned char c) { return std::toupper(c); });
     line += lv;
     line += ' ';
     // A message is one line whatever it holds.
-    for (char c : msg) line += (c == '\n' || c == '\r') ? ' ' : c;
+    for (char c : msg)
+      line += (c == '\n' || c == '\r') ? ' ' : c;
     for (const auto& f : fields) {
       line += ' ';
       line += f.key;

@@ -25,17 +25,35 @@ constexpr std::string_view kMask = "******";
 
 // Dimensions that GetCostAndUsage accepts in GroupBy.
 const std::set<std::string, std::less<>> kGroupDimensions{
-    "AZ",           "INSTANCE_TYPE",   "LEGAL_ENTITY_NAME", "INVOICING_ENTITY",
-    "LINKED_ACCOUNT", "OPERATION",     "PLATFORM",          "PURCHASE_TYPE",
-    "SERVICE",      "TENANCY",         "RECORD_TYPE",       "USAGE_TYPE",
-    "REGION",       "DATABASE_ENGINE", "DEPLOYMENT_OPTION", "INSTANCE_TYPE_FAMILY",
-    "BILLING_ENTITY", "RESERVATION_ID", "SAVINGS_PLAN_ARN", "OPERATING_SYSTEM",
-    "CACHE_ENGINE", "USAGE_TYPE_GROUP", "SCOPE",            "PAYMENT_OPTION",
+    "AZ",
+    "INSTANCE_TYPE",
+    "LEGAL_ENTITY_NAME",
+    "INVOICING_ENTITY",
+    "LINKED_ACCOUNT",
+    "OPERATION",
+    "PLATFORM",
+    "PURCHASE_TYPE",
+    "SERVICE",
+    "TENANCY",
+    "RECORD_TYPE",
+    "USAGE_TYPE",
+    "REGION",
+    "DATABASE_ENGINE",
+    "DEPLOYMENT_OPTION",
+    "INSTANCE_TYPE_FAMILY",
+    "BILLING_ENTITY",
+    "RESERVATION_ID",
+    "SAVINGS_PLAN_ARN",
+    "OPERATING_SYSTEM",
+    "CACHE_ENGINE",
+    "USAGE_TYPE_GROUP",
+    "SCOPE",
+    "PAYMENT_OPTION",
 };
 
 const std::set<std::string, std::less<>> kMetrics{
-    "AmortizedCost",  "BlendedCost",           "NetAmortizedCost", "NetUnblendedCost",
-    "UnblendedCost",  "NormalizedUsageAmount", "UsageQuantity",
+    "AmortizedCost", "BlendedCost",           "NetAmortizedCost", "NetUnblendedCost",
+    "UnblendedCost", "NormalizedUsageAmount", "UsageQuantity",
 };
 
 std::string describe(const YAML::Node& node) {
@@ -112,7 +130,8 @@ class Reader {
     if (!node || node.IsNull()) return false;
     if (node.IsScalar()) {
       std::string v = node.Scalar();
-      std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+      std::transform(v.begin(), v.end(), v.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
       if (v == "true" || v == "yes" || v == "on") return out = true, true;
       if (v == "false" || v == "no" || v == "off") return out = false, true;
     }
@@ -180,12 +199,14 @@ boost::json::value yaml_to_json(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map: {
       boost::json::object obj;
-      for (const auto& item : node) obj[item.first.Scalar()] = yaml_to_json(item.second);
+      for (const auto& item : node)
+        obj[item.first.Scalar()] = yaml_to_json(item.second);
       return obj;
     }
     case YAML::NodeType::Sequence: {
       boost::json::array arr;
-      for (const auto& item : node) arr.push_back(yaml_to_json(item));
+      for (const auto& item : node)
+        arr.push_back(yaml_to_json(item));
       return arr;
     }
     case YAML::NodeType::Scalar:
@@ -199,8 +220,8 @@ boost::json::value yaml_to_json(const YAML::Node& node) {
 bool valid_header_name(std::string_view name) {
   if (name.empty()) return false;
   return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                  std::string_view::npos;
+    return std::isalnum(c) ||
+           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
   });
 }
 
@@ -417,11 +438,12 @@ void validate_zone(Reader& r, const std::string& zone) {
 
 Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
   Config c;
-  r.check_keys(root, "",
-               {"target", "endpoint", "pull_hour", "pull_zone", "secret", "role_arn",
-                "external_id", "send_event_attempts", "region", "granularity", "group_by",
-                "metrics", "filter", "catch_up_days", "restate_days", "state_dir", "delivery",
-                "listen", "shutdown_timeout", "max_response_bytes", "log"});
+  r.check_keys(root, "", {"target",   "endpoint",      "pull_hour",        "pull_zone",
+                          "secret",   "role_arn",      "external_id",      "send_event_attempts",
+                          "region",   "granularity",   "group_by",         "metrics",
+                          "filter",   "catch_up_days", "restate_days",     "state_dir",
+                          "delivery", "listen",        "shutdown_timeout", "max_response_bytes",
+                          "log"});
 
   r.string(root["target"], "target", c.target);
   if (auto t = env("CONNECTOR_TARGET"); t && !t->empty()) c.target = *t;
@@ -591,7 +613,9 @@ std::string resolve_path(const std::optional<std::string>& cli_path, const Env& 
   return std::string(kDefaultConfigPath);
 }
 
-std::string_view to_string(Granularity g) { return g == Granularity::daily ? "DAILY" : "MONTHLY"; }
+std::string_view to_string(Granularity g) {
+  return g == Granularity::daily ? "DAILY" : "MONTHLY";
+}
 
 std::string_view to_string(DeliveryMode m) {
   switch (m) {
@@ -619,7 +643,9 @@ std::string_view to_string(LogLevel l) {
   return "info";
 }
 
-std::string_view to_string(LogFormat f) { return f == LogFormat::json ? "json" : "text"; }
+std::string_view to_string(LogFormat f) {
+  return f == LogFormat::json ? "json" : "text";
+}
 
 namespace {
 // Shows that a value is set without showing it; an access key id keeps its first 4 characters,
@@ -642,7 +668,8 @@ void emit_json_as_yaml(YAML::Emitter& out, const boost::json::value& v) {
     out << YAML::EndMap;
   } else if (v.is_array()) {
     out << YAML::BeginSeq;
-    for (const auto& child : v.as_array()) emit_json_as_yaml(out, child);
+    for (const auto& child : v.as_array())
+      emit_json_as_yaml(out, child);
     out << YAML::EndSeq;
   } else if (v.is_string()) {
     out << YAML::DoubleQuoted << std::string(v.as_string());
@@ -671,8 +698,8 @@ std::string render_masked(const Config& c) {
   out << YAML::Key << "granularity" << YAML::Value << std::string(to_string(c.granularity));
   out << YAML::Key << "group_by" << YAML::Value << YAML::BeginSeq;
   for (const auto& g : c.group_by) {
-    out << YAML::Flow << YAML::BeginMap << YAML::Key << "type" << YAML::Value << g.type
-        << YAML::Key << "key" << YAML::Value << g.key << YAML::EndMap;
+    out << YAML::Flow << YAML::BeginMap << YAML::Key << "type" << YAML::Value << g.type << YAML::Key
+        << "key" << YAML::Value << g.key << YAML::EndMap;
   }
   out << YAML::EndSeq;
   out << YAML::Key << "metrics" << YAML::Value << YAML::Flow << c.metrics;

@@ -82,8 +82,8 @@ using Env = std::function<std::optional<std::string>(std::string_view)>;
 Env process_env();
 
 struct LoadResult {
-  std::optional<Config> config;      // set when there are no errors
-  std::vector<std::string> errors;   // every problem, each naming its key
+  std::optional<Config> config;     // set when there are no errors
+  std::vector<std::string> errors;  // every problem, each naming its key
   std::vector<std::string> warnings;
 };
 

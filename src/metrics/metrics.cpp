@@ -12,7 +12,9 @@ namespace {
 
 constexpr const char* kPrefix = "aws_billing_source_";
 
-std::string name(const char* suffix) { return std::string(kPrefix) + suffix; }
+std::string name(const char* suffix) {
+  return std::string(kPrefix) + suffix;
+}
 
 prometheus::Histogram::BucketBoundaries duration_buckets() {
   return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
@@ -87,13 +89,20 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                         .Help("Requests to this service's own HTTP endpoints by path")
                         .Register(r);
 
-  for (auto v : kPullResults) pulls(v);
-  for (auto v : kCeResults) ce_requests(v);
-  for (auto v : kEventResults) events(v);
-  for (auto v : kAttemptResults) delivery_attempts(v);
-  for (auto v : kCredentialResults) credential_refreshes(v);
-  for (auto v : {"/healthz", "/readyz", "/metrics", "other"}) http_requests(v);
-  for (auto v : {"scheduler", "delivery", "http_server", "credentials"}) task_failures(v);
+  for (auto v : kPullResults)
+    pulls(v);
+  for (auto v : kCeResults)
+    ce_requests(v);
+  for (auto v : kEventResults)
+    events(v);
+  for (auto v : kAttemptResults)
+    delivery_attempts(v);
+  for (auto v : kCredentialResults)
+    credential_refreshes(v);
+  for (auto v : {"/healthz", "/readyz", "/metrics", "other"})
+    http_requests(v);
+  for (auto v : {"scheduler", "delivery", "http_server", "credentials"})
+    task_failures(v);
 }
 
 template <class Family, class Metric>
@@ -161,7 +170,8 @@ std::string label_name(std::string_view type, std::string_view key) {
   }
   if (out.empty() || std::isdigit(static_cast<unsigned char>(out.front()))) out.insert(0, "_");
   // Names starting with "__" are reserved by Prometheus.
-  while (out.starts_with("__")) out.erase(0, 1);
+  while (out.starts_with("__"))
+    out.erase(0, 1);
   if (out == "metric" || out == "unit") out += "_";
   return out;
 }

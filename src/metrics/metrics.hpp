@@ -16,8 +16,8 @@ namespace sab::metrics {
 
 // Result labels, created at zero on start so rate() and absent() work from the first scrape.
 inline constexpr std::string_view kPullResults[] = {"success", "failure"};
-inline constexpr std::string_view kCeResults[] = {"success",      "throttled",       "server_error",
-                                                  "client_error", "auth_error",      "transport_error",
+inline constexpr std::string_view kCeResults[] = {"success",      "throttled",  "server_error",
+                                                  "client_error", "auth_error", "transport_error",
                                                   "bad_response"};
 inline constexpr std::string_view kEventResults[] = {"delivered", "failed", "dead_lettered"};
 inline constexpr std::string_view kAttemptResults[] = {"success", "retryable_status",

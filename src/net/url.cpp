@@ -16,7 +16,8 @@ std::optional<Url> parse_url(std::string_view text) {
     return std::nullopt;
   }
   out.host = std::string(u.encoded_host_address());
-  if (out.host.size() >= 2 && out.host.front() == '[') out.host = out.host.substr(1, out.host.size() - 2);
+  if (out.host.size() >= 2 && out.host.front() == '[')
+    out.host = out.host.substr(1, out.host.size() - 2);
   if (out.host.empty()) return std::nullopt;
   out.port = u.has_port() ? std::string(u.port()) : (out.tls ? "443" : "80");
   out.host_header = std::string(u.encoded_host_and_port());
