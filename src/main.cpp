@@ -1,1 +1,59 @@
-int main() { return 0; }
+// source-aws-billing: AWS Cost Explorer costs as CloudEvents.
+#include <cstdio>
+#include <iostream>
+#include <string_view>
+#include <vector>
+
+#include "app/cli.hpp"
+#include "app/log.hpp"
+#include "app/service.hpp"
+#include "app/version.hpp"
+#include "config/config.hpp"
+
+using namespace sab;
+
+int main(int argc, char** argv) {
+  const std::vector<std::string_view> args(argv + 1, argv + argc);
+  const auto parsed = app::parse_args(args);
+  if (!parsed.error.empty()) {
+    std::cerr << "source-aws-billing: " << parsed.error << "\n\n" << app::usage();
+    return 2;
+  }
+  const auto& options = parsed.options;
+  if (options.help) {
+    std::cout << app::usage();
+    return 0;
+  }
+  if (options.version) {
+    std::cout << "source-aws-billing " << app::kVersion << " (" << app::kCommit << ")\n";
+    return 0;
+  }
+
+  const auto env = config::process_env();
+  const std::string path = config::resolve_path(options.config_path, env);
+  auto loaded = config::load_file(path, env);
+  for (const auto& w : loaded.warnings)
+    std::cerr << "config warning: " << w << "\n";
+  if (!loaded.config) {
+    std::cerr << "config '" << path << "' is invalid (" << loaded.errors.size()
+              << (loaded.errors.size() == 1 ? " problem" : " problems") << "):\n";
+    for (const auto& e : loaded.errors)
+      std::cerr << "  " << e << "\n";
+    return 2;
+  }
+  const config::Config& config = *loaded.config;
+  if (options.check_config) {
+    std::cout << "# " << path << ": valid\n" << config::render_masked(config);
+    return 0;
+  }
+
+  log::configure(config.log_level, config.log_format);
+  for (const auto& secret : config::secret_values(config))
+    log::add_secret(secret);
+
+  if (options.once || options.dry_run) {
+    log::error("--once and --dry-run are not yet implemented");
+    return 1;
+  }
+  return app::run_service(config, options);
+}

@@ -1,0 +1,13 @@
+#pragma once
+
+#include <memory>
+
+#include "app/cli.hpp"
+#include "config/config.hpp"
+
+namespace sab::app {
+
+// Runs the service until SIGTERM/SIGINT; returns the process exit code.
+int run_service(const config::Config& config, const Options& options);
+
+}  // namespace sab::app

@@ -1,0 +1,216 @@
+#include "net/http_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <list>
+#include <system_error>
+
+#include "app/log.hpp"
+
+namespace sab::net {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
+  asio::io_context& io;
+  ServerOptions options;
+  ServerHandlers handlers;
+  metrics::Metrics& metrics;
+  tcp::acceptor acceptor;
+  std::list<beast::tcp_stream*> connections;
+  bool stopped = false;
+
+  Impl(asio::io_context& i, ServerOptions o, ServerHandlers h, metrics::Metrics& m)
+      : io(i), options(std::move(o)), handlers(std::move(h)), metrics(m), acceptor(i) {}
+
+  http::response<http::string_body> route(const http::request<http::empty_body>& req) {
+    http::response<http::string_body> res;
+    res.version(req.version());
+    res.keep_alive(req.keep_alive());
+    res.set(http::field::server, "source-aws-billing");
+    const std::string_view target = req.target();
+    const std::string_view path = target.substr(0, target.find('?'));
+    const bool known = path == "/healthz" || path == "/readyz" || path == "/metrics";
+    metrics.http_requests(known ? path : "other").Increment();
+    auto text = [&](http::status status, std::string body, std::string_view type) {
+      res.result(status);
+      res.set(http::field::content_type, type);
+      res.set(http::field::cache_control, "no-store");
+      res.body() = std::move(body);
+    };
+    if (!known) {
+      text(http::status::not_found, "not found\n", "text/plain; charset=utf-8");
+    } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      text(http::status::method_not_allowed, "method not allowed\n", "text/plain; charset=utf-8");
+      res.set(http::field::allow, "GET, HEAD");
+    } else if (path == "/healthz") {
+      text(http::status::ok, "ok\n", "text/plain; charset=utf-8");
+    } else if (path == "/readyz") {
+      std::string reason = handlers.not_ready_reason ? handlers.not_ready_reason() : "";
+      if (reason.empty()) {
+        text(http::status::ok, "ready\n", "text/plain; charset=utf-8");
+      } else {
+        text(http::status::service_unavailable, reason + "\n", "text/plain; charset=utf-8");
+      }
+    } else {
+      text(http::status::ok, handlers.metrics_text ? handlers.metrics_text() : "",
+           "text/plain; version=0.0.4; charset=utf-8");
+    }
+    res.prepare_payload();
+    if (req.method() == http::verb::head) {
+      // Content-Length stays that of the GET answer; the body is not sent.
+      res.body().clear();
+    }
+    return res;
+  }
+
+  static http::response<http::string_body> error_response(http::status status,
+                                                          std::string_view body) {
+    http::response<http::string_body> res{status, 11};
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.body() = body;
+    res.keep_alive(false);
+    res.prepare_payload();
+    return res;
+  }
+
+  asio::awaitable<void> session(tcp::socket socket) {
+    auto self = shared_from_this();
+    beast::tcp_stream stream(std::move(socket));
+    auto registration = connections.insert(connections.end(), &stream);
+    struct Unregister {
+      Impl& impl;
+      std::list<beast::tcp_stream*>::iterator it;
+      ~Unregister() { impl.connections.erase(it); }
+    } unregister{*this, registration};
+
+    beast::flat_buffer buffer(options.max_request_bytes);
+    for (;;) {
+      http::request_parser<http::empty_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options.max_request_bytes));
+      parser.body_limit(0);
+      // The whole request (slow clients included) must arrive within the read timeout.
+      stream.expires_after(options.read_timeout);
+      auto [ec, n] =
+          co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+          ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+        break;
+      }
+      if (ec) {
+        const bool too_big = ec == http::error::header_limit || ec == http::error::body_limit ||
+                             ec == http::error::buffer_overflow;
+        auto res = too_big ? error_response(http::status::payload_too_large, "request too large\n")
+                           : error_response(http::status::bad_request, "bad request\n");
+        stream.expires_after(std::chrono::seconds(5));
+        co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+        break;
+      }
+      auto res = route(parser.get());
+      stream.expires_after(options.read_timeout);
+      auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      if (wec || !res.keep_alive()) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.socket().close(ignored);
+  }
+
+  asio::awaitable<void> accept_loop() {
+    auto self = shared_from_this();
+    while (!stopped) {
+      auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (stopped || ec == asio::error::operation_aborted) break;
+      if (ec) {
+        // Out of descriptors and the like: log, pause briefly, go on.
+        log::warn("http server: accept failed", {{"error", ec.message()}});
+        asio::steady_timer pause(io, std::chrono::milliseconds(100));
+        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        continue;
+      }
+      if (connections.size() >= options.max_connections) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        continue;
+      }
+      asio::co_spawn(io, session(std::move(socket)), [this, self](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log::error("http server: connection task failed", {{"error", ex.what()}});
+        }
+        metrics.task_failures("http_server").Increment();
+      });
+    }
+  }
+};
+
+HttpServer::HttpServer(asio::io_context& io, ServerOptions options, ServerHandlers handlers,
+                       metrics::Metrics& metrics)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handlers), metrics)) {}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+void HttpServer::start() {
+  auto& d = *impl_;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(d.options.host, ec);
+  if (ec) {
+    // A host name: resolve it once, synchronously, at start-up.
+    tcp::resolver resolver(d.io);
+    auto results = resolver.resolve(d.options.host, std::to_string(d.options.port), ec);
+    if (ec || results.empty()) {
+      throw std::system_error(ec, "listen: cannot resolve '" + d.options.host + "'");
+    }
+    address = results.begin()->endpoint().address();
+  }
+  const tcp::endpoint endpoint{address, d.options.port};
+  const std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  d.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) d.acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) d.acceptor.bind(endpoint, ec);
+  if (!ec) d.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::system_error(ec, "listen on " + where);
+  auto self = impl_;
+  asio::co_spawn(d.io, d.accept_loop(), [self](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      log::error("http server: accept loop failed", {{"error", ex.what()}});
+    }
+    self->metrics.task_failures("http_server").Increment();
+  });
+}
+
+void HttpServer::stop() {
+  auto& d = *impl_;
+  if (d.stopped) return;
+  d.stopped = true;
+  boost::system::error_code ignored;
+  d.acceptor.close(ignored);
+  for (auto* stream : d.connections)
+    stream->socket().close(ignored);
+}
+
+asio::ip::tcp::endpoint HttpServer::local_endpoint() const {
+  boost::system::error_code ec;
+  return impl_->acceptor.local_endpoint(ec);
+}
+
+}  // namespace sab::net

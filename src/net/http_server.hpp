@@ -1,0 +1,48 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "metrics/metrics.hpp"
+
+namespace sab::net {
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 8080;
+  std::chrono::milliseconds read_timeout{10'000};  // a whole request must arrive within this
+  std::size_t max_request_bytes = 8 * 1024;        // header block; bodies are not accepted
+  std::size_t max_connections = 1024;
+};
+
+struct ServerHandlers {
+  std::function<std::string()> metrics_text;
+  // Empty when ready; else the one-line reason for 503.
+  std::function<std::string()> not_ready_reason;
+};
+
+// The service's own endpoints: /healthz, /readyz, /metrics. Plain HTTP/1.1 with keep-alive.
+class HttpServer {
+ public:
+  HttpServer(boost::asio::io_context& io, ServerOptions options, ServerHandlers handlers,
+             metrics::Metrics& metrics);
+  ~HttpServer();
+
+  // Binds and listens; throws std::system_error naming the address when that fails.
+  void start();
+  // Stops accepting and closes every open connection.
+  void stop();
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace sab::net
