@@ -1,0 +1,42 @@
+#include "metrics/metrics.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace sab::metrics;
+
+TEST_CASE("metrics: label sets exist at zero from the start") {
+  Metrics m;
+  const std::string text = m.serialize();
+  CHECK(text.find("aws_billing_source_build_info{") != std::string::npos);
+  CHECK(text.find("aws_billing_source_pulls_total{result=\"failure\"} 0") != std::string::npos);
+  CHECK(text.find("aws_billing_source_events_total{result=\"dead_lettered\"} 0") !=
+        std::string::npos);
+  CHECK(text.find("aws_billing_source_cost_explorer_requests_total{result=\"throttled\"} 0") !=
+        std::string::npos);
+  CHECK(text.find("aws_billing_source_delivery_duration_seconds_bucket") != std::string::npos);
+  // One prefix for everything.
+  std::size_t pos = 0;
+  while ((pos = text.find("# TYPE ", pos)) != std::string::npos) {
+    pos += 7;
+    CHECK(text.compare(pos, 19, "aws_billing_source_") == 0);
+  }
+}
+
+TEST_CASE("metrics: the cost gauge is replaced whole") {
+  Metrics m;
+  m.set_costs({"service"}, {{{"Amazon S3"}, "UnblendedCost", "USD", 1.5}});
+  CHECK(m.serialize().find(
+            "aws_billing_source_cost{metric=\"UnblendedCost\",service=\"Amazon S3\",unit=\"USD\"} "
+            "1.5") != std::string::npos);
+  m.set_costs({"service"}, {{{"AWS Lambda"}, "UnblendedCost", "USD", 2}});
+  const auto text = m.serialize();
+  CHECK(text.find("Amazon S3") == std::string::npos);
+  CHECK(text.find("AWS Lambda") != std::string::npos);
+}
+
+TEST_CASE("metrics: label names") {
+  CHECK(label_name("DIMENSION", "SERVICE") == "service");
+  CHECK(label_name("DIMENSION", "LINKED_ACCOUNT") == "linked_account");
+  CHECK(label_name("TAG", "team-name") == "tag_team_name");
+  CHECK(label_name("COST_CATEGORY", "Env") == "cost_category_env");
+}
