@@ -14,6 +14,8 @@ namespace asio = boost::asio;
 
 int run_service(const config::Config& config, const Options& /*options*/) {
   asio::io_context io(1);
+  // First, so a signal that arrives during start-up is handled, not fatal.
+  asio::signal_set signals(io, SIGTERM, SIGINT);
   metrics::Metrics metrics;
 
   std::string not_ready = "starting";
@@ -35,7 +37,6 @@ int run_service(const config::Config& config, const Options& /*options*/) {
   not_ready.clear();
   metrics.ready().Set(1);
 
-  asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     log::info("shutting down", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
