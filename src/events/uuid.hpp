@@ -1,0 +1,26 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sab::events {
+
+using Uuid = std::array<std::uint8_t, 16>;
+
+// The namespace of this service's event ids (a fixed random UUID; changing it changes every id).
+inline constexpr Uuid kEventNamespace = {0x51, 0xc1, 0xa9, 0x26, 0x16, 0x1d, 0x44, 0xc6,
+                                         0x81, 0x3f, 0xe2, 0x97, 0xc7, 0xbb, 0xe4, 0x43};
+
+// RFC 4122 §4.3 name-based UUID, version 5 (SHA-1).
+Uuid uuid_v5(const Uuid& name_space, std::string_view name);
+
+// Lower-case 8-4-4-4-12 text form.
+std::string to_string(const Uuid& uuid);
+
+// Parses the 8-4-4-4-12 text form (either case).
+std::optional<Uuid> parse_uuid(std::string_view text);
+
+}  // namespace sab::events

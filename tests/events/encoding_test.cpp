@@ -1,0 +1,220 @@
+#include "events/encoding.hpp"
+
+#include <doctest/doctest.h>
+
+#include <map>
+
+#include "common/json.hpp"
+
+using namespace sab::events;
+
+namespace {
+
+Event sample(std::string service = "CloudWatch Events") {
+  Event e;
+  e.id = "c4895bc0-0610-502c-b729-ec54ca20f7bd";
+  e.source = "cloud.aws.billing";
+  e.type = "aws.service.daily";
+  e.subject = "2023-01-15/" + service;
+  e.time = "2023-01-16T02:00:07Z";
+  e.estimated = true;
+  std::string data = R"({"date":"2023-01-15","service":)";
+  sab::common::append_json_string(data, service);
+  data += R"(,"unblendedCost":{"amount":"0.0009189721","unit":"USD"}})";
+  e.data = data;
+  return e;
+}
+
+std::map<std::string, std::string> headers_of(const EncodedRequest& r) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : r.headers) {
+    CHECK_MESSAGE(out.count(k) == 0, "duplicate header " << k);
+    out[k] = v;
+  }
+  return out;
+}
+
+bool header_safe(std::string_view v) {
+  for (char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x21 || c > 0x7E || c == '"') return false;
+  }
+  return true;
+}
+
+const char* const kNastyNames[] = {
+    "Amazon \"Quoted\" Service",
+    "AWS/Slash/Service",
+    "Überwachung 東京 ☁",
+    "100% discount",
+    "evil\r\nX-Injected: yes",
+    "tab\there",
+    "back\\slash",
+    "%41 not decoded twice",
+    "trailing space ",
+    "\x7f del",
+    "",
+};
+
+}  // namespace
+
+TEST_CASE("encoding: percent-encoding per the HTTP binding") {
+  std::string out;
+  append_percent_encoded(out, "a b\"c%d/é\r\n~!");
+  CHECK(out == "a%20b%22c%25d/%C3%A9%0D%0A~!");
+  CHECK(percent_decode(out) == "a b\"c%d/é\r\n~!");
+  CHECK(percent_decode("%zz%4") == "%zz%4");  // malformed escapes are kept as they are
+  CHECK(percent_decode("%e2%98%81") == "☁");
+}
+
+TEST_CASE("encoding: binary mode") {
+  EncodedRequest r;
+  encode_binary(sample(), r);
+  CHECK(r.content_type == "application/json");
+  CHECK(r.body == sample().data);
+  auto h = headers_of(r);
+  CHECK(h.size() == 7);
+  CHECK(h["ce-specversion"] == "1.0");
+  CHECK(h["ce-id"] == "c4895bc0-0610-502c-b729-ec54ca20f7bd");
+  CHECK(h["ce-source"] == "cloud.aws.billing");
+  CHECK(h["ce-type"] == "aws.service.daily");
+  CHECK(h["ce-subject"] == "2023-01-15/CloudWatch%20Events");
+  CHECK(h["ce-time"] == "2023-01-16T02:00:07Z");
+  CHECK(h["ce-estimated"] == "true");
+  CHECK(h.count("ce-datacontenttype") == 0);
+
+  auto e = sample();
+  e.estimated = false;
+  encode_binary(e, r);  // reuse clears
+  CHECK(headers_of(r)["ce-estimated"] == "false");
+  CHECK(r.headers.size() == 7);
+}
+
+TEST_CASE("encoding: binary mode makes header injection impossible") {
+  for (const char* name : kNastyNames) {
+    CAPTURE(name);
+    EncodedRequest r;
+    encode_binary(sample(name), r);
+    for (const auto& [k, v] : r.headers) {
+      CHECK(header_safe(v));
+      CHECK(header_safe(k));
+    }
+    CHECK(percent_decode(headers_of(r)["ce-subject"]) == std::string("2023-01-15/") + name);
+  }
+}
+
+TEST_CASE("encoding: structured mode and the parser round trip") {
+  EncodedRequest r;
+  encode_structured(sample(), r);
+  CHECK(r.content_type == "application/cloudevents+json; charset=utf-8");
+  CHECK(r.headers.empty());
+  CHECK(
+      r.body ==
+      R"({"specversion":"1.0","id":"c4895bc0-0610-502c-b729-ec54ca20f7bd","source":"cloud.aws.billing",)"
+      R"("type":"aws.service.daily","datacontenttype":"application/json","time":"2023-01-16T02:00:07Z",)"
+      R"("subject":"2023-01-15/CloudWatch Events","estimated":true,)"
+      R"("data":{"date":"2023-01-15","service":"CloudWatch Events",)"
+      R"("unblendedCost":{"amount":"0.0009189721","unit":"USD"}}})");
+  for (const char* name : kNastyNames) {
+    CAPTURE(name);
+    encode_structured(sample(name), r);
+    CHECK(r.body.find('\n') == std::string::npos);  // one JSON line per event
+    Event back;
+    std::string error;
+    REQUIRE_MESSAGE(parse_structured(r.body, back, error), error);
+    CHECK(back == sample(name));
+  }
+}
+
+TEST_CASE("encoding: batch mode") {
+  std::vector<Event> events;
+  for (const char* name : kNastyNames)
+    events.push_back(sample(name));
+  events[1].estimated = false;
+  EncodedRequest r;
+  encode_batch(events.data(), events.size(), r);
+  CHECK(r.content_type == "application/cloudevents-batch+json");
+  std::vector<Event> back;
+  std::string error;
+  REQUIRE_MESSAGE(parse_batch(r.body, back, error), error);
+  CHECK(back == events);
+  encode_batch(events.data(), 0, r);
+  CHECK(r.body == "[]");
+  REQUIRE(parse_batch(r.body, back, error));
+  CHECK(back.empty());
+}
+
+TEST_CASE("encoding: invalid UTF-8 in a name still gives valid JSON") {
+  EncodedRequest r;
+  encode_structured(sample("bad \xC3\x28 byte \xFF"), r);
+  Event back;
+  std::string error;
+  REQUIRE_MESSAGE(parse_structured(r.body, back, error), error);
+  CHECK(back.subject == "2023-01-15/bad \xEF\xBF\xBD( byte \xEF\xBF\xBD");
+}
+
+TEST_CASE("encoding: non-JSON data is a JSON string in structured mode") {
+  auto e = sample();
+  e.datacontenttype = "text/plain";
+  e.data = "hello \"world\"\n";
+  EncodedRequest r;
+  encode_structured(e, r);
+  CHECK(r.body.find(R"("data":"hello \"world\"\n")") != std::string::npos);
+  Event back;
+  std::string error;
+  REQUIRE_MESSAGE(parse_structured(r.body, back, error), error);
+  CHECK(back == e);
+  CHECK(is_json_content_type("application/json; charset=utf-8"));
+  CHECK(is_json_content_type("Application/CloudEvents+JSON"));
+  CHECK(is_json_content_type("text/json"));
+  CHECK_FALSE(is_json_content_type("text/plain"));
+  CHECK_FALSE(is_json_content_type("json"));
+}
+
+TEST_CASE("encoding: the parser rejects bad input with a message, never crashes") {
+  const char* const bad[] = {
+      "",
+      "[]",
+      "{",
+      "null",
+      R"({"specversion":"0.3","id":"1","source":"s","type":"t"})",
+      R"({"id":"1","source":"s","type":"t"})",
+      R"({"specversion":"1.0","source":"s","type":"t"})",
+      R"({"specversion":"1.0","id":"1","type":"t"})",
+      R"({"specversion":"1.0","id":"1","source":"s"})",
+      R"({"specversion":"1.0","id":1,"source":"s","type":"t"})",
+      R"({"specversion":"1.0","id":"1","source":"s","type":"t","estimated":"yes"})",
+      R"({"specversion":"1.0","id":"1","source":"s","type":"t","data":{"a":)",
+      R"({"specversion":"1.0","id":"1","source":"s","type":"t"} x)",
+      R"({"specversion":"1.0","id":"1","source":"s","type":"t","data_base64":"AA=="})",
+  };
+  for (const char* text : bad) {
+    CAPTURE(text);
+    Event e;
+    std::string error;
+    CHECK_FALSE(parse_structured(text, e, error));
+    CHECK_FALSE(error.empty());
+  }
+  std::vector<Event> v;
+  std::string error;
+  CHECK_FALSE(parse_batch("{}", v, error));
+  CHECK_FALSE(parse_batch("[1]", v, error));
+  CHECK_FALSE(parse_batch(R"([{"specversion":"1.0"}])", v, error));
+  CHECK(error.find("batch element 0") != std::string::npos);
+}
+
+TEST_CASE("encoding: the parser accepts foreign attribute order, extensions and scalar data") {
+  Event e;
+  std::string error;
+  REQUIRE_MESSAGE(
+      parse_structured(R"( {"data": [1, 2] , "type":"t","ext":{"x":[1,{"y":null}]},"id":"1",)"
+                       R"("source":"s","specversion":"1.0","datacontenttype":"application/json"} )",
+                       e, error),
+      error);
+  CHECK(e.data == "[1, 2]");
+  CHECK(e.type == "t");
+  REQUIRE(parse_structured(R"({"specversion":"1.0","id":"1","source":"s","type":"t","data":42 })",
+                           e, error));
+  CHECK(e.data == "42");
+  CHECK(e.datacontenttype.empty());
+}
