@@ -1,0 +1,299 @@
+#include "aws/cost_explorer.hpp"
+
+#include <simdjson.h>
+
+#include <boost/json.hpp>
+#include <charconv>
+#include <cstdio>
+
+#include "aws/credentials.hpp"
+
+namespace sab::aws {
+
+namespace od = simdjson::ondemand;
+
+std::string format_day(std::chrono::sys_days day) {
+  const std::chrono::year_month_day ymd{day};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+std::optional<std::chrono::sys_days> parse_day(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  auto num = [&](std::size_t pos, std::size_t len, int& out) {
+    auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, out);
+    return ec == std::errc{} && p == s.data() + pos + len;
+  };
+  int y = 0, m = 0, d = 0;
+  if (!num(0, 4, y) || !num(5, 2, m) || !num(8, 2, d) || m < 1 || d < 1) return std::nullopt;
+  const std::chrono::year_month_day ymd{std::chrono::year{y},
+                                        std::chrono::month{static_cast<unsigned>(m)},
+                                        std::chrono::day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return std::nullopt;
+  return std::chrono::sys_days{ymd};
+}
+
+std::string build_request_body(const config::Config& config, const TimePeriod& period,
+                               std::string_view next_page_token) {
+  if (period.end <= period.start) {
+    throw std::invalid_argument("empty time period " + format_day(period.start) + " .. " +
+                                format_day(period.end));
+  }
+  boost::json::object body;
+  body["TimePeriod"] = {{"Start", format_day(period.start)}, {"End", format_day(period.end)}};
+  body["Granularity"] = config.granularity == config::Granularity::monthly ? "MONTHLY" : "DAILY";
+  boost::json::array metrics;
+  for (const auto& m : config.metrics)
+    metrics.emplace_back(m);
+  body["Metrics"] = std::move(metrics);
+  if (!config.group_by.empty()) {
+    boost::json::array group_by;
+    for (const auto& g : config.group_by) {
+      group_by.emplace_back(boost::json::object{{"Type", g.type}, {"Key", g.key}});
+    }
+    body["GroupBy"] = std::move(group_by);
+  }
+  if (!config.filter_json.empty()) {
+    boost::system::error_code ec;
+    auto filter = boost::json::parse(config.filter_json, ec);
+    if (ec || !filter.is_object()) {
+      throw std::invalid_argument("filter is not a JSON object: " +
+                                  (ec ? ec.message() : std::string("not an object")));
+    }
+    body["Filter"] = std::move(filter);
+  }
+  if (!next_page_token.empty()) body["NextPageToken"] = next_page_token;
+  return boost::json::serialize(body);
+}
+
+namespace {
+
+[[noreturn]] void fail(std::string_view what, simdjson::error_code ec) {
+  throw ResponseError("malformed Cost Explorer response: " + std::string(what) + " (" +
+                      simdjson::error_message(ec) + ")");
+}
+
+[[noreturn]] void fail(std::string_view what) {
+  throw ResponseError("malformed Cost Explorer response: " + std::string(what));
+}
+
+template <class T, class R>
+T take(R&& result, std::string_view what) {
+  T value;
+  if (auto ec = std::forward<R>(result).get(value)) fail(what, ec);
+  return value;
+}
+
+std::string_view key_of(od::field& field) {
+  std::string_view key;
+  if (auto ec = field.unescaped_key().get(key)) fail("object key", ec);
+  return key;
+}
+
+// {"UnblendedCost": {"Amount": "1.0", "Unit": "USD"}, ...}
+void parse_metrics(od::value value, std::vector<common::MetricValue>& out) {
+  od::object obj = take<od::object>(value.get_object(), "metrics must be an object");
+  for (auto field_result : obj) {
+    od::field field = take<od::field>(std::move(field_result), "metrics field");
+    common::MetricValue metric;
+    metric.name = std::string(key_of(field));
+    od::object m = take<od::object>(field.value().get_object(), "metric value must be an object");
+    for (auto inner_result : m) {
+      od::field inner = take<od::field>(std::move(inner_result), "metric field");
+      const std::string_view key = key_of(inner);
+      if (key == "Amount") {
+        metric.amount =
+            std::string(take<std::string_view>(inner.value().get_string(), "Amount string"));
+      } else if (key == "Unit") {
+        metric.unit = std::string(take<std::string_view>(inner.value().get_string(), "Unit"));
+      }
+    }
+    out.push_back(std::move(metric));
+  }
+}
+
+common::CostGroup parse_group(od::value value) {
+  common::CostGroup group;
+  od::object obj = take<od::object>(value.get_object(), "group must be an object");
+  for (auto field_result : obj) {
+    od::field field = take<od::field>(std::move(field_result), "group field");
+    const std::string_view key = key_of(field);
+    if (key == "Keys") {
+      od::array keys = take<od::array>(field.value().get_array(), "Keys must be an array");
+      for (auto k : keys) {
+        group.keys.emplace_back(take<std::string_view>(std::move(k).get_string(), "group key"));
+      }
+    } else if (key == "Metrics") {
+      parse_metrics(field.value(), group.metrics);
+    }
+  }
+  return group;
+}
+
+common::CostPeriod parse_period(od::value value) {
+  common::CostPeriod period;
+  bool have_start = false, have_end = false;
+  od::object obj = take<od::object>(value.get_object(), "ResultsByTime entry must be an object");
+  for (auto field_result : obj) {
+    od::field field = take<od::field>(std::move(field_result), "ResultsByTime field");
+    const std::string_view key = key_of(field);
+    if (key == "TimePeriod") {
+      od::object tp = take<od::object>(field.value().get_object(), "TimePeriod");
+      for (auto tp_result : tp) {
+        od::field f = take<od::field>(std::move(tp_result), "TimePeriod field");
+        const std::string_view k = key_of(f);
+        if (k != "Start" && k != "End") continue;
+        const auto text = take<std::string_view>(f.value().get_string(), "TimePeriod date");
+        const auto day = parse_day(text);
+        if (!day) fail("TimePeriod." + std::string(k) + " '" + std::string(text) + "'");
+        if (k == "Start") {
+          period.start = *day;
+          have_start = true;
+        } else {
+          period.end = *day;
+          have_end = true;
+        }
+      }
+    } else if (key == "Total") {
+      parse_metrics(field.value(), period.total);
+    } else if (key == "Groups") {
+      od::array groups = take<od::array>(field.value().get_array(), "Groups must be an array");
+      for (auto g : groups) {
+        period.groups.push_back(parse_group(take<od::value>(std::move(g), "group")));
+      }
+    } else if (key == "Estimated") {
+      period.estimated = take<bool>(field.value().get_bool(), "Estimated must be a boolean");
+    }
+  }
+  if (!have_start || !have_end) fail("ResultsByTime entry without TimePeriod Start/End");
+  return period;
+}
+
+}  // namespace
+
+Page parse_page(std::string& body) {
+  body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  // One parser per thread, reused: its buffers grow to the largest page seen.
+  thread_local od::parser parser;
+  Page page;
+  od::document doc;
+  if (auto ec = parser.iterate(body.data(), body.size(), body.capacity()).get(doc)) {
+    fail("not JSON", ec);
+  }
+  od::object root = take<od::object>(doc.get_object(), "the top level must be an object");
+  bool have_results = false;
+  for (auto field_result : root) {
+    od::field field = take<od::field>(std::move(field_result), "top-level field");
+    const std::string_view key = key_of(field);
+    if (key == "ResultsByTime") {
+      have_results = true;
+      od::array results =
+          take<od::array>(field.value().get_array(), "ResultsByTime must be an array");
+      for (auto r : results) {
+        page.periods.push_back(parse_period(take<od::value>(std::move(r), "ResultsByTime")));
+      }
+    } else if (key == "NextPageToken") {
+      od::value v = field.value();
+      bool is_null = false;
+      if (v.is_null().get(is_null) == simdjson::SUCCESS && is_null) continue;
+      page.next_page_token =
+          std::string(take<std::string_view>(v.get_string(), "NextPageToken must be a string"));
+    }
+  }
+  if (!have_results) fail("no ResultsByTime");
+  return page;
+}
+
+// --- errors ----------------------------------------------------------------------------------
+
+std::string normalize_error_type(std::string_view raw) {
+  const auto hash = raw.rfind('#');
+  if (hash != std::string_view::npos) raw.remove_prefix(hash + 1);
+  const auto colon = raw.find(':');
+  if (colon != std::string_view::npos) raw = raw.substr(0, colon);
+  while (!raw.empty() && (raw.front() == ' ' || raw.front() == '\t'))
+    raw.remove_prefix(1);
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t'))
+    raw.remove_suffix(1);
+  return std::string(raw);
+}
+
+AwsError parse_error(unsigned status, std::string_view error_type_header, std::string_view body) {
+  AwsError out;
+  out.status = status;
+  out.type = normalize_error_type(error_type_header);
+  // Error bodies are small; look at the first 64 KiB only.
+  const std::string_view head = body.substr(0, 64 * 1024);
+  std::size_t first = head.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && head[first] == '{') {
+    simdjson::padded_string padded(head);
+    od::parser parser;
+    od::document doc;
+    od::object obj;
+    if (parser.iterate(padded).get(doc) == simdjson::SUCCESS &&
+        doc.get_object().get(obj) == simdjson::SUCCESS) {
+      for (auto field_result : obj) {
+        od::field field;
+        if (std::move(field_result).get(field) != simdjson::SUCCESS) break;
+        std::string_view key;
+        if (field.unescaped_key().get(key) != simdjson::SUCCESS) break;
+        std::string_view value;
+        if (key == "__type" || key == "code" || key == "Code") {
+          if (field.value().get_string().get(value) == simdjson::SUCCESS && out.type.empty()) {
+            out.type = normalize_error_type(value);
+          }
+        } else if (key == "message" || key == "Message") {
+          if (field.value().get_string().get(value) == simdjson::SUCCESS) {
+            out.message = std::string(value);
+          }
+        }
+      }
+    }
+  } else if (first != std::string_view::npos && head[first] == '<') {
+    if (out.type.empty()) out.type = normalize_error_type(xml_element(head, "Code").value_or(""));
+    out.message = xml_element(head, "Message").value_or("");
+  }
+  if (out.message.size() > 512) out.message.resize(512);
+  return out;
+}
+
+std::string_view to_string(ErrorClass c) {
+  switch (c) {
+    case ErrorClass::throttling:
+      return "throttling";
+    case ErrorClass::server:
+      return "server";
+    case ErrorClass::auth:
+      return "auth";
+    case ErrorClass::restart:
+      return "restart";
+    case ErrorClass::client:
+      return "client";
+  }
+  return "client";
+}
+
+ErrorClass classify(const AwsError& e) {
+  const std::string& t = e.type;
+  if (t == "LimitExceededException" || t == "ThrottlingException" || t == "Throttling" ||
+      t == "TooManyRequestsException" || t == "RequestLimitExceeded") {
+    return ErrorClass::throttling;
+  }
+  if (t == "UnrecognizedClientException" || t == "InvalidClientTokenId" ||
+      t == "SignatureDoesNotMatch" || t == "AccessDeniedException" || t == "AccessDenied" ||
+      t == "ExpiredTokenException" || t == "ExpiredToken" || t == "IncompleteSignature" ||
+      t == "MissingAuthenticationToken" || t == "InvalidSignatureException" || t == "AuthFailure") {
+    return ErrorClass::auth;
+  }
+  if (t == "InvalidNextTokenException" || t == "RequestChangedException") {
+    return ErrorClass::restart;
+  }
+  if (e.status == 429) return ErrorClass::throttling;
+  if (e.status >= 500) return ErrorClass::server;
+  if (e.status == 401 || e.status == 403) return ErrorClass::auth;
+  return ErrorClass::client;
+}
+
+}  // namespace sab::aws

@@ -1,0 +1,192 @@
+// Cost Explorer pure parts: request body, response pages (every truncation of a page is a clear
+// error), error answers in their spellings, and their classification.
+
+#include "aws/cost_explorer.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/json.hpp>
+
+using namespace sab;
+using namespace std::chrono;
+
+namespace {
+
+sys_days d(int y, unsigned m, unsigned dd) {
+  return sys_days{year{y} / month{m} / day{dd}};
+}
+
+const char* kPage = R"({
+  "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}],
+  "ResultsByTime": [
+    {"TimePeriod": {"Start": "2023-01-15", "End": "2023-01-16"},
+     "Total": {},
+     "Groups": [
+       {"Keys": ["CloudWatch Events"],
+        "Metrics": {"AmortizedCost": {"Amount": "0.0009189721", "Unit": "USD"},
+                    "UnblendedCost": {"Amount": "1.10000000000000000001", "Unit": "USD"}}},
+       {"Keys": ["Amazon \"Simple\" Storage\u0020Service"],
+        "Metrics": {"AmortizedCost": {"Amount": "-0", "Unit": "USD"}}}
+     ],
+     "Estimated": true},
+    {"Estimated": false, "Groups": [],
+     "Total": {"BlendedCost": {"Amount": "12.5", "Unit": "USD"}},
+     "TimePeriod": {"End": "2023-01-17", "Start": "2023-01-16"}}
+  ],
+  "DimensionValueAttributes": [{"Value": "v", "Attributes": {"a": "b"}}],
+  "NextPageToken": "tok\/en=="
+})";
+
+}  // namespace
+
+TEST_CASE("cost explorer: request body from the config") {
+  config::Config c;
+  auto body = aws::build_request_body(c, {d(2023, 1, 15), d(2023, 1, 16)});
+  CHECK(body == R"({"TimePeriod":{"Start":"2023-01-15","End":"2023-01-16"},"Granularity":"DAILY",)"
+                R"("Metrics":["AmortizedCost","BlendedCost","NetAmortizedCost","NetUnblendedCost",)"
+                R"("UnblendedCost"],"GroupBy":[{"Type":"DIMENSION","Key":"SERVICE"}]})");
+  c.granularity = config::Granularity::monthly;
+  c.metrics = {"UsageQuantity"};
+  c.group_by = {{"TAG", "team"}, {"DIMENSION", "LINKED_ACCOUNT"}};
+  c.filter_json = R"({"Dimensions":{"Key":"REGION","Values":["eu-west-1"]}})";
+  body = aws::build_request_body(c, {d(2023, 1, 1), d(2023, 2, 1)}, "next\"token");
+  const auto v = boost::json::parse(body).as_object();
+  CHECK(v.at("Granularity") == "MONTHLY");
+  CHECK(v.at("TimePeriod").at("End") == "2023-02-01");
+  CHECK(v.at("GroupBy").as_array().size() == 2);
+  CHECK(v.at("GroupBy").at(0).at("Type") == "TAG");
+  CHECK(v.at("Filter") == boost::json::parse(c.filter_json));
+  CHECK(v.at("NextPageToken") == "next\"token");
+  CHECK_THROWS_AS(aws::build_request_body(c, {d(2023, 1, 2), d(2023, 1, 2)}),
+                  std::invalid_argument);
+  c.filter_json = "{nope";
+  CHECK_THROWS_AS(aws::build_request_body(c, {d(2023, 1, 1), d(2023, 1, 2)}),
+                  std::invalid_argument);
+}
+
+TEST_CASE("cost explorer: days") {
+  CHECK(aws::format_day(d(2023, 1, 5)) == "2023-01-05");
+  CHECK(aws::parse_day("2024-02-29") == d(2024, 2, 29));
+  CHECK_FALSE(aws::parse_day("2023-02-29"));
+  CHECK_FALSE(aws::parse_day("2023-1-05"));
+  CHECK_FALSE(aws::parse_day("2023-01-05T"));
+  CHECK_FALSE(aws::parse_day(""));
+}
+
+TEST_CASE("cost explorer: a response page, amounts verbatim") {
+  std::string body = kPage;
+  const auto page = aws::parse_page(body);
+  CHECK(body == kPage);  // contents untouched
+  REQUIRE(page.periods.size() == 2);
+  const auto& p0 = page.periods[0];
+  CHECK(p0.start == d(2023, 1, 15));
+  CHECK(p0.end == d(2023, 1, 16));
+  CHECK(p0.estimated);
+  REQUIRE(p0.groups.size() == 2);
+  CHECK(p0.groups[0].keys == std::vector<std::string>{"CloudWatch Events"});
+  REQUIRE(p0.groups[0].metrics.size() == 2);
+  CHECK(p0.groups[0].metrics[0].name == "AmortizedCost");
+  CHECK(p0.groups[0].metrics[0].amount == "0.0009189721");
+  CHECK(p0.groups[0].metrics[0].unit == "USD");
+  CHECK(p0.groups[0].metrics[1].amount == "1.10000000000000000001");
+  CHECK(p0.groups[1].keys[0] == "Amazon \"Simple\" Storage Service");
+  CHECK(p0.groups[1].metrics[0].amount == "-0");
+  CHECK(p0.total.empty());
+  const auto& p1 = page.periods[1];
+  CHECK_FALSE(p1.estimated);
+  CHECK(p1.start == d(2023, 1, 16));
+  CHECK(p1.groups.empty());
+  REQUIRE(p1.total.size() == 1);
+  CHECK(p1.total[0].name == "BlendedCost");
+  CHECK(p1.total[0].amount == "12.5");
+  CHECK(page.next_page_token == "tok/en==");
+
+  std::string last = R"({"ResultsByTime":[],"NextPageToken":null})";
+  CHECK(aws::parse_page(last).next_page_token.empty());
+  std::string empty = R"({"ResultsByTime":[]})";
+  CHECK(aws::parse_page(empty).periods.empty());
+}
+
+TEST_CASE("cost explorer: every truncation of a page is an error, never a crash") {
+  const std::string full = kPage;
+  for (std::size_t n = 0; n < full.size(); ++n) {
+    std::string body = full.substr(0, n);
+    // The closing brace may be preceded only by whitespace: those prefixes are still truncated.
+    CAPTURE(n);
+    CHECK_THROWS_AS(aws::parse_page(body), aws::ResponseError);
+  }
+}
+
+TEST_CASE("cost explorer: malformed pages are clear errors") {
+  for (std::string body : {
+           std::string(""),
+           std::string("[]"),
+           std::string("<html>oops</html>"),
+           std::string(R"({"ResultsByTime":{}})"),
+           std::string(R"({"ResultsByTime":[{"TimePeriod":{"Start":"2023-13-01","End":"x"}}]})"),
+           std::string(R"({"ResultsByTime":[{"Groups":[]}]})"),
+           std::string(
+               R"({"ResultsByTime":[{"TimePeriod":{"Start":"2023-01-01","End":"2023-01-02"},)"
+               R"("Groups":[{"Keys":[1],"Metrics":{}}]}]})"),
+           std::string(
+               R"({"ResultsByTime":[{"TimePeriod":{"Start":"2023-01-01","End":"2023-01-02"},)"
+               R"("Total":{"X":{"Amount":1.5,"Unit":"USD"}}}]})"),
+           std::string(R"({"NextPageToken":"x"})"),
+           std::string(R"({"ResultsByTime":[],"NextPageToken":5})"),
+           std::string("{\"ResultsByTime\":[\xff]}"),
+       }) {
+    CAPTURE(body);
+    CHECK_THROWS_AS(aws::parse_page(body), aws::ResponseError);
+  }
+}
+
+TEST_CASE("cost explorer: error answers in every spelling") {
+  auto e =
+      aws::parse_error(400, "", R"({"__type":"LimitExceededException","message":"slow down"})");
+  CHECK(e.type == "LimitExceededException");
+  CHECK(e.message == "slow down");
+  CHECK(aws::classify(e) == aws::ErrorClass::throttling);
+
+  e = aws::parse_error(400, "",
+                       R"({"__type":"com.amazonaws.ce#ThrottlingException","Message":"x"})");
+  CHECK(e.type == "ThrottlingException");
+  CHECK(e.message == "x");
+  e = aws::parse_error(
+      400, "", R"({"__type":"aws.ce#InvalidNextTokenException:http://internal.amazon.com/x"})");
+  CHECK(e.type == "InvalidNextTokenException");
+  CHECK(aws::classify(e) == aws::ErrorClass::restart);
+  e = aws::parse_error(400, "RequestChangedException:http://internal.amazon.com/", "{}");
+  CHECK(e.type == "RequestChangedException");
+  CHECK(aws::classify(e) == aws::ErrorClass::restart);
+  // The header wins over the body.
+  e = aws::parse_error(400, "UnrecognizedClientException", R"({"__type":"Other"})");
+  CHECK(e.type == "UnrecognizedClientException");
+  CHECK(aws::classify(e) == aws::ErrorClass::auth);
+
+  // moto's XML answers
+  e = aws::parse_error(403, "",
+                       "<?xml version=\"1.0\"?><ErrorResponse><Errors><Error><Code>"
+                       "SignatureDoesNotMatch</Code><Message>The request signature we calculated "
+                       "does not match &amp; more</Message></Error></Errors></ErrorResponse>");
+  CHECK(e.type == "SignatureDoesNotMatch");
+  CHECK(e.message == "The request signature we calculated does not match & more");
+  CHECK(aws::classify(e) == aws::ErrorClass::auth);
+
+  for (const char* t : {"InvalidClientTokenId", "AccessDeniedException", "ExpiredTokenException"}) {
+    CHECK(aws::classify({400, t, ""}) == aws::ErrorClass::auth);
+  }
+  CHECK(aws::classify({429, "", ""}) == aws::ErrorClass::throttling);
+  CHECK(aws::classify({500, "", ""}) == aws::ErrorClass::server);
+  CHECK(aws::classify({503, "ServiceUnavailable", ""}) == aws::ErrorClass::server);
+  CHECK(aws::classify({400, "ValidationException", ""}) == aws::ErrorClass::client);
+  CHECK(aws::classify({403, "", ""}) == aws::ErrorClass::auth);
+  CHECK(aws::classify({404, "", ""}) == aws::ErrorClass::client);
+
+  // Unreadable bodies never throw.
+  e = aws::parse_error(502, "", "<html><body>Bad gateway</body>");
+  CHECK(e.type.empty());
+  e = aws::parse_error(500, "", "{\"__type\": \"trunc");
+  CHECK(e.status == 500);
+  CHECK(aws::classify(e) == aws::ErrorClass::server);
+  CHECK(aws::normalize_error_type(" a.b#C:d ") == "C");
+}
