@@ -1,0 +1,117 @@
+#include "schedule/schedule.hpp"
+
+#include <date/tz.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace sab::schedule {
+namespace {
+
+using std::chrono::days;
+
+Day first_of_month(Day d) {
+  std::chrono::year_month_day ymd{d};
+  return Day{ymd.year() / ymd.month() / std::chrono::day{1}};
+}
+
+Day add_months(Day first_of, int months) {
+  std::chrono::year_month_day ymd{first_of};
+  return Day{(ymd.year() / ymd.month() + std::chrono::months{months}) / std::chrono::day{1}};
+}
+
+}  // namespace
+
+Instant next_fire(Instant now, int pull_hour, std::string_view zone_name) {
+  const date::time_zone* zone = nullptr;
+  try {
+    zone = date::locate_zone(zone_name);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("unknown time zone '" + std::string(zone_name) + "'");
+  }
+  const auto local_now = zone->to_local(now);
+  const auto local_day = std::chrono::floor<days>(local_now);
+  // Today's firing may still be ahead; else tomorrow's; a third day covers odd zone changes.
+  for (int offset = 0; offset < 3; ++offset) {
+    const date::local_seconds wanted{(local_day + days{offset}).time_since_epoch() +
+                                     std::chrono::hours{pull_hour}};
+    const auto info = zone->get_info(wanted);
+    Instant instant;
+    switch (info.result) {
+      case date::local_info::unique:
+      case date::local_info::ambiguous:
+        // Ambiguous: the first of the two (earlier offset), so a repeated hour fires once.
+        instant = Instant{wanted.time_since_epoch() - info.first.offset};
+        break;
+      case date::local_info::nonexistent:
+        // In a gap: the instant the gap ends, the first valid wall-clock time after it.
+        instant = std::chrono::time_point_cast<std::chrono::seconds>(info.first.end);
+        break;
+    }
+    if (instant > now) return instant;
+  }
+  throw std::runtime_error("no firing found within three days");
+}
+
+Day last_complete_day(Instant now) {
+  return std::chrono::floor<days>(now) - days{1};
+}
+
+std::optional<DayRange> PullPlan::period() const {
+  if (fresh && restate) return DayRange{restate->first, fresh->last};
+  if (fresh) return fresh;
+  return restate;
+}
+
+PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Config& config) {
+  PullPlan plan;
+  const Day yesterday = last_complete_day(now);
+  if (config.granularity == config::Granularity::daily) {
+    const Day oldest_allowed = yesterday - days{config.catch_up_days};
+    if (!checkpoint) {
+      plan.fresh = DayRange{yesterday, yesterday};
+    } else if (*checkpoint < yesterday) {
+      Day first = *checkpoint + days{1};
+      if (first < oldest_allowed) {
+        plan.skipped_days = (oldest_allowed - first).count();
+        first = oldest_allowed;
+      }
+      plan.fresh = DayRange{first, yesterday};
+    }
+    if (config.restate_days > 0 && checkpoint) {
+      const Day restate_last = std::min(*checkpoint, yesterday);
+      const Day restate_first = yesterday - days{config.restate_days - 1};
+      if (restate_first <= restate_last) plan.restate = DayRange{restate_first, restate_last};
+    }
+    return plan;
+  }
+
+  // MONTHLY: the last complete month is the one before the current UTC month.
+  const Day this_month = first_of_month(std::chrono::floor<days>(now));
+  const Day last_month = add_months(this_month, -1);
+  const Day last_month_end = this_month - days{1};
+  if (!checkpoint) {
+    plan.fresh = DayRange{last_month, last_month_end};
+  } else if (*checkpoint < last_month_end) {
+    Day first = add_months(first_of_month(*checkpoint), 1);
+    // A checkpoint inside a month (not its last day) means that month was not delivered whole.
+    if (*checkpoint + days{1} != first) first = first_of_month(*checkpoint);
+    const Day oldest_allowed = first_of_month(last_month - days{config.catch_up_days});
+    if (first < oldest_allowed) {
+      plan.skipped_days = (oldest_allowed - first).count();
+      first = oldest_allowed;
+    }
+    plan.fresh = DayRange{first, last_month_end};
+  }
+  if (config.restate_days > 0 && checkpoint && *checkpoint >= last_month) {
+    plan.restate = DayRange{last_month, std::min(*checkpoint, last_month_end)};
+  }
+  return plan;
+}
+
+std::chrono::seconds retry_delay(int failures) {
+  const int exponent = std::clamp(failures - 1, 0, 6);
+  return std::min(std::chrono::seconds{60 << exponent}, std::chrono::seconds{3600});
+}
+
+}  // namespace sab::schedule

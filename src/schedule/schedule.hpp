@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hpp"
+
+// Schedule arithmetic: pure functions of an injected "now".
+namespace sab::schedule {
+
+using Clock = std::chrono::system_clock;
+using Instant = std::chrono::sys_seconds;
+using Day = std::chrono::sys_days;
+
+// The first instant strictly after `now` at which the wall clock of `zone` shows pull_hour:00.
+// A pull_hour skipped by a DST gap fires at the end of the gap (the next valid instant); a
+// pull_hour repeated by a DST fall-back fires once, at its first occurrence.
+// Throws std::runtime_error for an unknown zone (config validation rejects those first).
+Instant next_fire(Instant now, int pull_hour, std::string_view zone);
+
+// The last complete UTC day at `now`: yesterday.
+Day last_complete_day(Instant now);
+
+// A span of billing days, both ends inclusive.
+struct DayRange {
+  Day first;
+  Day last;
+  bool operator==(const DayRange&) const = default;
+  // The Cost Explorer TimePeriod: End is exclusive.
+  Day end_exclusive() const { return last + std::chrono::days{1}; }
+  long count() const { return (last - first).count() + 1; }
+};
+
+struct PullPlan {
+  // Days not yet delivered (after the checkpoint), to be emitted whole. Empty when up to date.
+  std::optional<DayRange> fresh;
+  // Days already delivered that are re-pulled for restatement (only changed groups are emitted).
+  std::optional<DayRange> restate;
+  // Missed days older than catch_up_days allows: skipped, to be reported.
+  long skipped_days = 0;
+
+  // The single period to request: restated and fresh days together.
+  std::optional<DayRange> period() const;
+};
+
+// What a firing at `now` pulls, given the checkpoint (the last day delivered whole; none on the
+// first start). DAILY: the complete days after the checkpoint, at most catch_up_days missed days
+// before yesterday; the first start pulls yesterday. MONTHLY: complete months after the
+// checkpoint's month (a month is complete once its last day is), those starting within
+// catch_up_days before the last complete month; the checkpoint is then the last day of the month
+// delivered.
+PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Config& config);
+
+// Backoff before retrying a failed pull: 1m, 2m, 4m, ... capped at 1h.
+std::chrono::seconds retry_delay(int failures);
+
+}  // namespace sab::schedule

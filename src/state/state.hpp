@@ -1,0 +1,69 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+// The checkpoint and restatement digests, persisted in state_dir.
+namespace sab::state {
+
+using Day = std::chrono::sys_days;
+
+struct State {
+  // The last billing day whose events were all acknowledged (for MONTHLY: the last day of the last
+  // month delivered). None before the first delivery.
+  std::optional<Day> checkpoint;
+  // Restatement: per delivered day in the restatement window, group key -> event id. The id
+  // already changes when an amount changes, so it serves as the digest of the amounts.
+  std::map<Day, std::map<std::string, std::string>> digests;
+
+  bool operator==(const State&) const = default;
+};
+
+class StateError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Pure: the file format (JSON, versioned).
+std::string serialize(const State& state);
+State parse(std::string_view text);  // throws StateError naming what is wrong
+
+// A short stable key of a group within a day (the event subject hashed).
+std::string group_key(std::string_view subject);
+
+// Drops digests of days before `oldest`.
+void prune_digests(State& state, Day oldest);
+
+inline constexpr std::string_view kStateFile = "state.json";
+
+// Reads <dir>/state.json; nullopt when there is none yet. A file that cannot be read or parsed is
+// a StateError, never a silent reset.
+std::optional<State> load(const std::filesystem::path& dir);
+
+// Writes atomically: temp file (0600), fsync, rename over state.json, fsync of the directory.
+// Creates the directory when missing. Throws StateError (e.g. disk full) leaving the old file.
+void save(const std::filesystem::path& dir, const State& state);
+
+// An exclusive lock on <dir>/lock so two processes never pull into the same state: a second
+// service would double every event. Released when destroyed.
+class DirLock {
+ public:
+  // Throws StateError when another process holds it (or it cannot be created).
+  explicit DirLock(const std::filesystem::path& dir);
+  // Nullopt when another process holds it.
+  static std::optional<DirLock> try_acquire(const std::filesystem::path& dir);
+  DirLock(DirLock&& other) noexcept;
+  DirLock& operator=(DirLock&&) = delete;
+  ~DirLock();
+
+ private:
+  DirLock() = default;
+  int fd_ = -1;
+};
+
+}  // namespace sab::state

@@ -1,0 +1,161 @@
+#include "schedule/schedule.hpp"
+
+#include <date/date.h>
+#include <doctest/doctest.h>
+
+#include <sstream>
+
+using namespace sab::schedule;
+using namespace std::chrono;
+
+namespace {
+
+// "2024-03-31T01:00:00Z" -> instant.
+Instant at(const std::string& text) {
+  std::istringstream in(text);
+  date::sys_seconds t;
+  in >> date::parse("%FT%TZ", t);
+  REQUIRE_MESSAGE(!in.fail(), "bad test time " << text);
+  return t;
+}
+
+std::string show(Instant t) {
+  return date::format("%FT%TZ", t);
+}
+
+Day ymd(const std::string& text) {
+  std::istringstream in(text);
+  date::sys_days d;
+  in >> date::parse("%F", d);
+  REQUIRE(!in.fail());
+  return d;
+}
+
+DayRange range(Day a, Day b) {
+  return DayRange{a, b};
+}
+
+sab::config::Config daily(unsigned catch_up = 7, unsigned restate = 0) {
+  sab::config::Config c;
+  c.catch_up_days = catch_up;
+  c.restate_days = restate;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("schedule: UTC") {
+  CHECK(show(next_fire(at("2024-01-15T01:00:00Z"), 2, "UTC")) == "2024-01-15T02:00:00Z");
+  CHECK(show(next_fire(at("2024-01-15T02:00:00Z"), 2, "UTC")) == "2024-01-16T02:00:00Z");
+  CHECK(show(next_fire(at("2024-01-15T23:59:59Z"), 0, "UTC")) == "2024-01-16T00:00:00Z");
+  CHECK(show(next_fire(at("2024-12-31T23:00:00Z"), 23, "UTC")) == "2025-01-01T23:00:00Z");
+}
+
+TEST_CASE("schedule: a zone ahead of UTC and one behind") {
+  // Tokyo is UTC+9: 02:00 JST is 17:00 UTC of the day before.
+  CHECK(show(next_fire(at("2024-01-15T10:00:00Z"), 2, "Asia/Tokyo")) == "2024-01-15T17:00:00Z");
+  CHECK(show(next_fire(at("2024-01-15T17:00:00Z"), 2, "Asia/Tokyo")) == "2024-01-16T17:00:00Z");
+  // Los Angeles is UTC-8 in January.
+  CHECK(show(next_fire(at("2024-01-15T09:00:00Z"), 2, "America/Los_Angeles")) ==
+        "2024-01-15T10:00:00Z");
+  CHECK(show(next_fire(at("2024-01-15T11:00:00Z"), 2, "America/Los_Angeles")) ==
+        "2024-01-16T10:00:00Z");
+}
+
+TEST_CASE("schedule: DST spring forward skips the hour; it fires at the next valid instant") {
+  // Berlin, 2024-03-31: 02:00 CET jumps to 03:00 CEST at 01:00 UTC.
+  CHECK(show(next_fire(at("2024-03-30T12:00:00Z"), 2, "Europe/Berlin")) == "2024-03-31T01:00:00Z");
+  CHECK(show(next_fire(at("2024-03-31T01:00:00Z"), 2, "Europe/Berlin")) == "2024-04-01T00:00:00Z");
+  CHECK(show(next_fire(at("2024-03-30T12:00:00Z"), 1, "Europe/Berlin")) == "2024-03-31T00:00:00Z");
+  CHECK(show(next_fire(at("2024-03-30T12:00:00Z"), 3, "Europe/Berlin")) == "2024-03-31T01:00:00Z");
+  // New York, 2024-03-10: 02:00 EST jumps to 03:00 EDT at 07:00 UTC.
+  CHECK(show(next_fire(at("2024-03-10T00:00:00Z"), 2, "America/New_York")) ==
+        "2024-03-10T07:00:00Z");
+  CHECK(show(next_fire(at("2024-03-10T07:00:00Z"), 2, "America/New_York")) ==
+        "2024-03-11T06:00:00Z");
+}
+
+TEST_CASE("schedule: DST fall back repeats the hour; it fires once") {
+  // Berlin, 2024-10-27: 03:00 CEST falls back to 02:00 CET at 01:00 UTC; 02:00 happens twice.
+  const Instant first = next_fire(at("2024-10-26T12:00:00Z"), 2, "Europe/Berlin");
+  CHECK(show(first) == "2024-10-27T00:00:00Z");
+  CHECK(show(next_fire(first, 2, "Europe/Berlin")) == "2024-10-28T01:00:00Z");
+  // Restarted between the two 02:00s: the repeat does not fire again.
+  CHECK(show(next_fire(at("2024-10-27T00:30:00Z"), 2, "Europe/Berlin")) == "2024-10-28T01:00:00Z");
+  // New York, 2024-11-03: 01:00 happens at 05:00 UTC (EDT) and 06:00 UTC (EST).
+  const Instant ny = next_fire(at("2024-11-02T12:00:00Z"), 1, "America/New_York");
+  CHECK(show(ny) == "2024-11-03T05:00:00Z");
+  CHECK(show(next_fire(ny, 1, "America/New_York")) == "2024-11-04T06:00:00Z");
+  CHECK(show(next_fire(at("2024-11-03T00:00:00Z"), 2, "America/New_York")) ==
+        "2024-11-03T07:00:00Z");
+}
+
+TEST_CASE("schedule: an unknown zone is an error") {
+  CHECK_THROWS_AS(next_fire(at("2024-01-01T00:00:00Z"), 2, "Nowhere/City"), std::runtime_error);
+}
+
+TEST_CASE("plan: the first start pulls yesterday") {
+  auto plan = plan_pull(at("2024-01-15T02:00:00Z"), std::nullopt, daily());
+  REQUIRE(plan.fresh);
+  CHECK(*plan.fresh == range(ymd("2024-01-14"), ymd("2024-01-14")));
+  CHECK_FALSE(plan.restate);
+  CHECK(plan.period()->end_exclusive() == ymd("2024-01-15"));
+}
+
+TEST_CASE("plan: up to date means nothing to pull") {
+  auto plan = plan_pull(at("2024-01-15T02:00:00Z"), ymd("2024-01-14"), daily());
+  CHECK_FALSE(plan.fresh);
+  CHECK_FALSE(plan.period());
+}
+
+TEST_CASE("plan: missed days are caught up as one period, bounded by catch_up_days") {
+  auto plan = plan_pull(at("2024-01-15T02:00:00Z"), ymd("2024-01-11"), daily());
+  CHECK(*plan.fresh == range(ymd("2024-01-12"), ymd("2024-01-14")));
+  CHECK(plan.skipped_days == 0);
+  auto bounded = plan_pull(at("2024-01-20T02:00:00Z"), ymd("2024-01-01"), daily(7));
+  CHECK(*bounded.fresh == range(ymd("2024-01-12"), ymd("2024-01-19")));
+  CHECK(bounded.fresh->count() == 8);  // yesterday plus 7 missed days
+  CHECK(bounded.skipped_days == 10);   // 01-02 .. 01-11
+  auto none = plan_pull(at("2024-01-20T02:00:00Z"), ymd("2024-01-01"), daily(0));
+  CHECK(*none.fresh == range(ymd("2024-01-19"), ymd("2024-01-19")));
+  CHECK(none.skipped_days == 17);
+}
+
+TEST_CASE("plan: month ends and a leap day") {
+  auto plan = plan_pull(at("2024-03-01T05:00:00Z"), ymd("2024-02-27"), daily());
+  CHECK(*plan.fresh == range(ymd("2024-02-28"), ymd("2024-02-29")));
+  auto year_end = plan_pull(at("2025-01-01T00:00:00Z"), ymd("2024-12-30"), daily());
+  CHECK(*year_end.fresh == range(ymd("2024-12-31"), ymd("2024-12-31")));
+  CHECK(year_end.fresh->end_exclusive() == ymd("2025-01-01"));
+}
+
+TEST_CASE("plan: restatement re-pulls the last N delivered days with the fresh ones") {
+  auto plan = plan_pull(at("2024-01-15T02:00:00Z"), ymd("2024-01-13"), daily(7, 3));
+  CHECK(*plan.fresh == range(ymd("2024-01-14"), ymd("2024-01-14")));
+  CHECK(*plan.restate == range(ymd("2024-01-12"), ymd("2024-01-13")));
+  CHECK(*plan.period() == range(ymd("2024-01-12"), ymd("2024-01-14")));
+  auto only_restate = plan_pull(at("2024-01-15T02:00:00Z"), ymd("2024-01-14"), daily(7, 2));
+  CHECK_FALSE(only_restate.fresh);
+  CHECK(*only_restate.restate == range(ymd("2024-01-13"), ymd("2024-01-14")));
+}
+
+TEST_CASE("plan: MONTHLY pulls complete months") {
+  auto c = daily(7);
+  c.granularity = sab::config::Granularity::monthly;
+  auto first = plan_pull(at("2024-03-01T02:00:00Z"), std::nullopt, c);
+  CHECK(*first.fresh == range(ymd("2024-02-01"), ymd("2024-02-29")));
+  auto mid = plan_pull(at("2024-03-17T02:00:00Z"), ymd("2024-02-29"), c);
+  CHECK_FALSE(mid.fresh);
+  auto next = plan_pull(at("2024-04-01T02:00:00Z"), ymd("2024-02-29"), c);
+  CHECK(*next.fresh == range(ymd("2024-03-01"), ymd("2024-03-31")));
+  c.catch_up_days = 70;
+  auto catch_up = plan_pull(at("2024-05-02T02:00:00Z"), ymd("2024-01-31"), c);
+  CHECK(*catch_up.fresh == range(ymd("2024-02-01"), ymd("2024-04-30")));
+}
+
+TEST_CASE("retry delay doubles and is capped") {
+  CHECK(retry_delay(1) == minutes(1));
+  CHECK(retry_delay(2) == minutes(2));
+  CHECK(retry_delay(3) == minutes(4));
+  CHECK(retry_delay(20) == hours(1));
+}

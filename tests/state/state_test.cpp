@@ -1,0 +1,103 @@
+#include "state/state.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "app/cli.hpp"
+
+using namespace sab::state;
+namespace fs = std::filesystem;
+
+namespace {
+Day ymd(const char* s) {
+  return *sab::app::parse_date(s);
+}
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("sab-state-test-" + std::to_string(::getpid()));
+    fs::remove_all(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+}  // namespace
+
+TEST_CASE("state: serialize and parse round trip") {
+  State s;
+  s.checkpoint = ymd("2024-02-29");
+  s.digests[ymd("2024-02-28")]["abc"] = "id-1";
+  s.digests[ymd("2024-02-29")]["def"] = "id-2";
+  CHECK(parse(serialize(s)) == s);
+  CHECK(parse(serialize(State{})) == State{});
+}
+
+TEST_CASE("state: corrupt files are clear errors") {
+  CHECK_THROWS_WITH_AS(parse("{\"version\":1,"), doctest::Contains("not valid JSON"), StateError);
+  CHECK_THROWS_WITH_AS(parse("[]"), doctest::Contains("not a JSON object"), StateError);
+  CHECK_THROWS_WITH_AS(parse("{\"checkpoint\":\"2024-01-01\"}"), doctest::Contains("version"),
+                       StateError);
+  CHECK_THROWS_WITH_AS(parse("{\"version\":1,\"checkpoint\":\"2024-13-01\"}"),
+                       doctest::Contains("checkpoint: not a date"), StateError);
+  CHECK_THROWS_AS(parse("{\"version\":1,\"digests\":{\"2024-01-01\":{\"k\":1}}}"), StateError);
+}
+
+TEST_CASE("state: save is atomic, 0600, and load reads it back") {
+  TempDir dir;
+  CHECK_FALSE(load(dir.path));  // no file yet: first start
+  State s;
+  s.checkpoint = ymd("2024-01-14");
+  save(dir.path, s);
+  struct stat st {};
+  REQUIRE(::stat((dir.path / "state.json").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK_FALSE(fs::exists(dir.path / "state.json.tmp"));
+  auto loaded = load(dir.path);
+  REQUIRE(loaded);
+  CHECK(*loaded == s);
+
+  std::ofstream(dir.path / "state.json") << "garbage";
+  CHECK_THROWS_WITH_AS(load(dir.path), doctest::Contains("is corrupt"), StateError);
+}
+
+TEST_CASE("state: save into a directory that cannot be written fails and keeps the old file") {
+  if (::geteuid() == 0) {
+    // root ignores directory permissions; /proc refuses everyone.
+    CHECK_THROWS_AS(save("/proc/sab-no-such-dir", State{}), StateError);
+    return;
+  }
+  TempDir dir;
+  save(dir.path, State{});
+  ::chmod(dir.path.c_str(), 0500);
+  CHECK_THROWS_AS(save(dir.path, State{}), StateError);
+  ::chmod(dir.path.c_str(), 0700);
+}
+
+TEST_CASE("state: pruning keeps the restatement window") {
+  State s;
+  s.digests[ymd("2024-01-01")]["a"] = "1";
+  s.digests[ymd("2024-01-05")]["b"] = "2";
+  prune_digests(s, ymd("2024-01-03"));
+  CHECK(s.digests.size() == 1);
+  CHECK(s.digests.begin()->first == ymd("2024-01-05"));
+}
+
+TEST_CASE("state: group keys are stable and distinct") {
+  CHECK(group_key("2024-01-01/Amazon S3") == group_key("2024-01-01/Amazon S3"));
+  CHECK(group_key("2024-01-01/Amazon S3") != group_key("2024-01-01/AWS Lambda"));
+  CHECK(group_key("x").size() == 24);
+}
+
+TEST_CASE("state: the directory lock excludes a second holder") {
+  TempDir dir;
+  {
+    DirLock first(dir.path);
+    // flock locks are per open file description: a second open in this process conflicts too.
+    CHECK_FALSE(DirLock::try_acquire(dir.path));
+    CHECK_THROWS_WITH_AS(DirLock{dir.path}, doctest::Contains("in use by another"), StateError);
+  }
+  CHECK(DirLock::try_acquire(dir.path));
+}
