@@ -1,0 +1,93 @@
+#pragma once
+
+// The Cost Explorer client: signed GetCostAndUsage requests over one keep-alive HTTP(S)
+// connection, every NextPageToken followed, throttling / 5xx / transport errors retried with
+// exponential backoff and full jitter (bounded), the period restarted once on
+// InvalidNextToken / RequestChanged, auth errors failing at once.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "aws/cost_explorer.hpp"
+#include "aws/credentials.hpp"
+#include "aws/retry.hpp"
+#include "common/cost.hpp"
+#include "config/config.hpp"
+#include "net/http_client.hpp"
+
+namespace sab::metrics {
+class Metrics;
+}
+
+namespace sab::aws {
+
+enum class CeErrorKind {
+  auth,          // credentials rejected (message names the access key id)
+  credentials,   // no credentials could be obtained
+  client,        // a 4xx other than auth/throttling (e.g. a bad filter)
+  throttled,     // still throttled after the last retry
+  server,        // still 5xx after the last retry
+  transport,     // no complete response after the last retry (or TLS trust failure)
+  bad_response,  // an unparsable or too large response after the last retry
+};
+std::string_view to_string(CeErrorKind kind);
+
+class CostExplorerError : public std::runtime_error {
+ public:
+  CostExplorerError(CeErrorKind kind, const std::string& what)
+      : std::runtime_error(what), kind_(kind) {}
+  CeErrorKind kind() const { return kind_; }
+
+ private:
+  CeErrorKind kind_;
+};
+
+struct CeClientOptions {
+  RetryPolicy retry;
+  UnitRandom random;  // empty: default_random()
+  std::chrono::milliseconds request_timeout{60'000};
+  net::TlsConfig tls;               // for an https endpoint; default: system CAs
+  WallClock clock;                  // signing time; empty: system clock
+  std::size_t max_pages = 100'000;  // a paging loop that never ends is an error
+};
+
+class CostExplorerClient {
+ public:
+  // Called once per response page, in order. When the period is restarted (the paging token
+  // became invalid), its pages are delivered again from the first one.
+  using PageHandler =
+      std::function<boost::asio::awaitable<void>(std::vector<common::CostPeriod>&&)>;
+
+  // Throws std::invalid_argument when config.endpoint is not an http(s) URL.
+  CostExplorerClient(boost::asio::any_io_executor executor, const config::Config& config,
+                     std::shared_ptr<CredentialProvider> credentials, metrics::Metrics& metrics,
+                     CeClientOptions options = {});
+  ~CostExplorerClient();
+
+  // Every page of GetCostAndUsage for `period`. Throws CostExplorerError on final failure.
+  boost::asio::awaitable<void> fetch(TimePeriod period, PageHandler on_page);
+
+  // Requests sent so far (each is billed by AWS).
+  std::uint64_t requests_sent() const { return requests_sent_; }
+
+ private:
+  struct PageResult;
+  boost::asio::awaitable<PageResult> request_page(const std::string& body, bool restarted);
+
+  boost::asio::any_io_executor executor_;
+  config::Config config_;
+  std::shared_ptr<CredentialProvider> credentials_;
+  metrics::Metrics& metrics_;
+  CeClientOptions options_;
+  net::Url url_;
+  std::unique_ptr<net::HttpClient> http_;
+  std::uint64_t requests_sent_ = 0;
+};
+
+}  // namespace sab::aws
