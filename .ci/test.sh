@@ -3,7 +3,7 @@
 # unit and integration test with ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-bash scripts/build.sh
+bash .ci/setup.sh
+bash .ci/build.sh
 cd "${BUILD_DIR:-build}"
 ctest --output-on-failure -j2 --timeout 900

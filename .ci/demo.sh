@@ -3,8 +3,8 @@
 # Builds the service, starts it with a demo config and shows its endpoints answering.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-bash scripts/build.sh
+bash .ci/setup.sh
+bash .ci/build.sh
 
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
