@@ -1,0 +1,88 @@
+#pragma once
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/config.hpp"
+#include "delivery/dead_letter.hpp"
+#include "delivery/retry.hpp"
+#include "delivery/sink.hpp"
+#include "metrics/metrics.hpp"
+#include "net/http_client.hpp"
+
+namespace sab::delivery {
+
+struct DelivererOptions {
+  std::string target;  // http(s) URL the events are POSTed to
+  config::DeliveryMode mode = config::DeliveryMode::binary;
+  std::size_t batch_size = 100;               // events per request in batch mode
+  std::size_t concurrency = 4;                // requests in flight (= keep-alive connections)
+  std::chrono::milliseconds timeout{10'000};  // per request
+  std::vector<std::pair<std::string, std::string>> headers;  // values are secrets
+  net::TlsConfig tls;
+  unsigned max_attempts = 0;          // per request; 0 = until delivered or stopped
+  std::string state_dir = "./state";  // dead-letter.jsonl lives here
+  BackoffPolicy backoff;
+  std::uint64_t response_body_limit = 1024 * 1024;
+
+  static DelivererOptions from_config(const config::Config& config);
+};
+
+// Delivers events to the HTTP target, at least once (SPEC §4): `concurrency` workers, each with
+// its own keep-alive connection (kept between deliver() calls), encode one request at a time
+// (binary/structured: one event per request; batch: `batch_size` events per request). 2xx
+// acknowledges; 408/429/5xx/transport errors are retried with backoff and full jitter, honouring
+// Retry-After; any other status sends the request's events to the dead-letter file.
+//
+// Use from one thread (the io_context running `executor`); stop() may be called from any thread.
+// The Deliverer must outlive every deliver() call. deliver() calls should not overlap (each one
+// opens up to `concurrency` connections).
+class Deliverer : public EventSink {
+ public:
+  using Clock = std::function<std::chrono::system_clock::time_point()>;
+
+  // Throws std::invalid_argument when the target is not an http(s) URL or a header is invalid,
+  // std::runtime_error when the CA file is unusable.
+  Deliverer(
+      boost::asio::any_io_executor executor, DelivererOptions options, metrics::Metrics& metrics,
+      UniformRandom random = default_random(),
+      Clock now = [] { return std::chrono::system_clock::now(); });
+  ~Deliverer() override;
+
+  boost::asio::awaitable<DeliveryResult> deliver(std::vector<events::Event> batch) override;
+  void stop() override;
+  bool stopped() const { return stopped_.load(); }
+
+  const DelivererOptions& options() const { return options_; }
+
+ private:
+  struct Run;
+  boost::asio::awaitable<void> worker(std::shared_ptr<Run> run);
+  boost::asio::awaitable<void> send_unit(net::HttpClient& client, Run& run, std::size_t begin,
+                                         std::size_t end);
+  boost::asio::awaitable<bool> sleep(std::chrono::milliseconds delay);
+  std::unique_ptr<net::HttpClient> acquire_client();
+  void settle(Run& run, std::size_t count, std::string_view result);
+
+  boost::asio::any_io_executor executor_;
+  DelivererOptions options_;
+  metrics::Metrics& metrics_;
+  UniformRandom random_;
+  Clock now_;
+  net::Url url_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  DeadLetter dead_letter_;
+  boost::asio::steady_timer stop_timer_;  // never expires; cancelled by stop()
+  std::atomic<bool> stopped_{false};
+  std::vector<std::unique_ptr<net::HttpClient>> idle_clients_;
+};
+
+}  // namespace sab::delivery

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string_view>
+
+// The retry policy of deliveries to the target (SPEC §4). Pure: time and randomness are injected.
+namespace sab::delivery {
+
+// What an HTTP status means for the events of the request.
+enum class StatusClass {
+  ack,        // 2xx: delivered
+  retry,      // 408, 429, 5xx: try again later
+  permanent,  // any other status (other 4xx, 1xx, 3xx): dead letter
+};
+StatusClass classify_status(unsigned status);
+
+// Transport errors (no complete response) are always retried.
+inline constexpr StatusClass classify_transport_error() {
+  return StatusClass::retry;
+}
+
+// A uniform random integer in [0, bound] (inclusive).
+using UniformRandom = std::function<std::uint64_t(std::uint64_t bound)>;
+
+// A UniformRandom over a std::random_device-seeded engine (not thread-safe; one per user).
+UniformRandom default_random();
+
+struct BackoffPolicy {
+  std::chrono::milliseconds base{500};                 // ceiling of the first wait
+  std::chrono::milliseconds max_delay{60'000};         // ceiling of any backoff wait
+  std::chrono::milliseconds max_retry_after{300'000};  // a longer Retry-After is capped to this
+};
+
+// Exponential backoff with full jitter: a uniform wait in [0, min(max_delay, base * 2^(n-1))]
+// after the n-th failed attempt (n >= 1). Overflow-safe for any n.
+std::chrono::milliseconds backoff_delay(const BackoffPolicy& policy, unsigned failed_attempts,
+                                        const UniformRandom& random);
+
+// Parses a Retry-After value: delta-seconds ("120") or an HTTP-date (IMF-fixdate
+// "Sun, 06 Nov 1994 08:49:37 GMT", or the obsolete RFC 850 and asctime forms), relative to `now`.
+// A date in the past gives 0. The result is capped to `cap`. Returns nullopt when unparsable.
+std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now,
+    std::chrono::milliseconds cap);
+
+// The wait before the next attempt: Retry-After when the answer had a valid one (capped by
+// policy.max_retry_after), else backoff_delay.
+std::chrono::milliseconds next_delay(const BackoffPolicy& policy, unsigned failed_attempts,
+                                     std::optional<std::chrono::milliseconds> retry_after,
+                                     const UniformRandom& random);
+
+// Whether another attempt is allowed after `attempts_made` attempts; max_attempts 0 = unbounded.
+inline constexpr bool may_retry(unsigned attempts_made, unsigned max_attempts) {
+  return max_attempts == 0 || attempts_made < max_attempts;
+}
+
+}  // namespace sab::delivery

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <cstddef>
+#include <vector>
+
+#include "events/event.hpp"
+
+namespace sab::delivery {
+
+// How every event of one deliver() call was settled.
+struct DeliveryResult {
+  std::size_t delivered = 0;      // acknowledged with a 2xx
+  std::size_t dead_lettered = 0;  // refused permanently and written to the dead-letter file
+  std::size_t failed = 0;  // not delivered: attempts exhausted, stopped, or dead letter failed
+
+  // The checkpoint may move past these events only when this is true.
+  bool settled() const { return failed == 0; }
+  DeliveryResult& operator+=(const DeliveryResult& o) {
+    delivered += o.delivered;
+    dead_lettered += o.dead_lettered;
+    failed += o.failed;
+    return *this;
+  }
+  bool operator==(const DeliveryResult&) const = default;
+};
+
+// Where events go: the HTTP target (Deliverer) or stdout (DryRunSink, --dry-run).
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Completes once every event of `batch` is settled (delivered, dead-lettered or failed).
+  virtual boost::asio::awaitable<DeliveryResult> deliver(std::vector<events::Event> batch) = 0;
+  // Stops retrying: waits between attempts end at once and no new attempt starts; requests in
+  // flight finish (bounded by their timeout). Unsettled events are reported failed. Thread-safe.
+  virtual void stop() {}
+};
+
+}  // namespace sab::delivery
