@@ -1,0 +1,375 @@
+// CostExplorerClient against an in-process fake server (a raw Asio/Beast socket server in this
+// file): the cases no real peer produces on demand — throttling, 500, a truncated body, a reset
+// connection, `__type` in its spellings, expired tokens, invalid paging tokens. Real signing
+// against moto is checked by tests/integration/test_aws_moto.py.
+
+#include "aws/ce_client.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <deque>
+#include <mutex>
+
+#include "app/log.hpp"
+#include "metrics/metrics.hpp"
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using namespace sab;
+using namespace std::chrono;
+
+namespace {
+
+constexpr const char* kKeyId = "AKIDFAKETEST";
+constexpr const char* kSecret = "fake-secret-never-logged/+";
+
+struct Step {
+  enum Kind { respond, truncate, reset } kind = respond;
+  unsigned status = 200;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+Step ok(std::string body) {
+  return {Step::respond, 200, std::move(body), {}};
+}
+Step status(unsigned s, std::string body,
+            std::vector<std::pair<std::string, std::string>> headers = {}) {
+  return {Step::respond, s, std::move(body), std::move(headers)};
+}
+
+std::string page(const std::string& day, const std::string& service, const std::string& amount,
+                 const std::string& token) {
+  std::string s = R"({"GroupDefinitions":[{"Type":"DIMENSION","Key":"SERVICE"}],"ResultsByTime":[)"
+                  R"({"TimePeriod":{"Start":")" +
+                  day + R"(","End":"2023-01-16"},"Total":{},"Groups":[{"Keys":[")" + service +
+                  R"("],"Metrics":{"UnblendedCost":{"Amount":")" + amount +
+                  R"(","Unit":"USD"}}}],"Estimated":true}],"DimensionValueAttributes":[])";
+  if (!token.empty()) s += R"(,"NextPageToken":")" + token + "\"";
+  return s + "}";
+}
+
+class FakeServer {
+ public:
+  explicit FakeServer(asio::io_context& ioc)
+      : acceptor_(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    asio::co_spawn(ioc, accept_loop(), asio::detached);
+  }
+  unsigned short port() const { return acceptor_.local_endpoint().port(); }
+  std::deque<Step> script;
+  std::vector<http::request<http::string_body>> received;
+
+ private:
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> serve(tcp::socket socket) {
+    boost::beast::flat_buffer buffer;
+    for (;;) {
+      http::request<http::string_body> req;
+      auto [ec, n] =
+          co_await http::async_read(socket, buffer, req, asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      received.push_back(req);
+      Step step = script.empty() ? status(500, "script exhausted") : script.front();
+      if (!script.empty()) script.pop_front();
+      boost::system::error_code ignored;
+      if (step.kind == Step::reset) {
+        socket.set_option(asio::socket_base::linger(true, 0), ignored);
+        socket.close(ignored);
+        co_return;
+      }
+      if (step.kind == Step::truncate) {
+        const std::string raw =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n"
+            "Content-Length: 1000\r\n\r\n{\"ResultsByTime\":[{\"TimePeriod\":";
+        co_await asio::async_write(socket, asio::buffer(raw), asio::as_tuple(asio::use_awaitable));
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+        co_return;
+      }
+      http::response<http::string_body> resp{static_cast<http::status>(step.status), 11};
+      resp.set(http::field::content_type, "application/x-amz-json-1.1");
+      for (const auto& [k, v] : step.headers)
+        resp.set(k, v);
+      resp.body() = step.body;
+      resp.keep_alive(true);
+      resp.prepare_payload();
+      auto [wec, wn] =
+          co_await http::async_write(socket, resp, asio::as_tuple(asio::use_awaitable));
+      if (wec) co_return;
+    }
+  }
+
+  tcp::acceptor acceptor_;
+};
+
+// Counts get() and invalidate() calls; hands out fixed credentials.
+class CountingProvider : public aws::CredentialProvider {
+ public:
+  asio::awaitable<aws::Credentials> get() override {
+    ++gets;
+    co_return aws::Credentials{kKeyId, kSecret, "session-token-" + std::to_string(invalidations),
+                               std::nullopt};
+  }
+  void invalidate() override { ++invalidations; }
+  int gets = 0;
+  int invalidations = 0;
+};
+
+struct Harness {
+  asio::io_context ioc;
+  FakeServer server{ioc};
+  metrics::Metrics metrics;
+  config::Config config;
+  std::shared_ptr<CountingProvider> provider = std::make_shared<CountingProvider>();
+  std::vector<std::vector<common::CostPeriod>> pages;
+  std::vector<std::string> log_lines;
+
+  Harness() {
+    config.endpoint = "http://127.0.0.1:" + std::to_string(server.port());
+    config.region = "us-east-1";
+    log::set_sink([this](std::string_view line) { log_lines.emplace_back(line); });
+  }
+  ~Harness() { log::set_sink(nullptr); }
+
+  aws::CostExplorerClient client(int max_retries = 6) {
+    aws::CeClientOptions o;
+    o.retry = {max_retries, milliseconds{1}, milliseconds{2}};
+    o.random = [] { return 0.0; };
+    o.request_timeout = seconds{10};
+    return aws::CostExplorerClient(ioc.get_executor(), config, provider, metrics, o);
+  }
+
+  // Runs fetch to its end; rethrows its exception.
+  void fetch(aws::CostExplorerClient& c) {
+    std::exception_ptr error;
+    bool done = false;
+    const aws::TimePeriod period{sys_days{2023y / 1 / 15}, sys_days{2023y / 1 / 16}};
+    asio::co_spawn(ioc,
+                   c.fetch(period,
+                           [this](std::vector<common::CostPeriod>&& p) -> asio::awaitable<void> {
+                             pages.push_back(std::move(p));
+                             co_return;
+                           }),
+                   [&](std::exception_ptr e) {
+                     error = e;
+                     done = true;
+                     ioc.stop();
+                   });
+    ioc.run_for(seconds{30});
+    ioc.restart();
+    REQUIRE(done);
+    if (error) std::rethrow_exception(error);
+  }
+
+  double count(std::string_view result) { return metrics.ce_requests(result).Value(); }
+
+  bool logs_mention(std::string_view s) const {
+    for (const auto& l : log_lines) {
+      if (l.find(s) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ce client: throttling, 500, truncated body and reset are retried; pages followed") {
+  Harness h;
+  auto& s = h.server.script;
+  s.push_back(status(400, R"({"__type":"LimitExceededException","message":"Rate exceeded"})"));
+  s.push_back(status(500, R"({"__type":"InternalServerError"})"));
+  s.push_back(Step{Step::truncate});
+  s.push_back(Step{Step::reset});
+  s.push_back(ok(page("2023-01-15", "AWS Lambda", "1.5", "t2")));
+  s.push_back(status(429, "slow down"));
+  s.push_back(status(400, "{}", {{"x-amzn-ErrorType", "ThrottlingException:http://internal/"}}));
+  s.push_back(status(400, R"({"__type":"com.amazonaws.ce#ThrottlingException"})"));
+  s.push_back(ok(page("2023-01-15", "Amazon S3", "0.0000001", "t3")));
+  s.push_back(status(503, "<html>unavailable</html>"));
+  s.push_back(ok("{not json"));
+  s.push_back(ok(page("2023-01-15", "Amazon EC2", "12", "")));
+  auto c = h.client();
+  h.fetch(c);
+
+  REQUIRE(h.pages.size() == 3);
+  CHECK(h.pages[0][0].groups[0].keys[0] == "AWS Lambda");
+  CHECK(h.pages[0][0].groups[0].metrics[0].amount == "1.5");
+  CHECK(h.pages[1][0].groups[0].metrics[0].amount == "0.0000001");
+  CHECK(h.pages[2][0].groups[0].keys[0] == "Amazon EC2");
+  CHECK(h.count("success") == 3);
+  CHECK(h.count("throttled") == 4);
+  CHECK(h.count("server_error") == 2);
+  CHECK(h.count("transport_error") == 2);
+  CHECK(h.count("bad_response") == 1);
+  CHECK(c.requests_sent() == 12);
+  REQUIRE(h.server.received.size() == 12);
+  // Every request is a signed GetCostAndUsage; page tokens follow.
+  for (const auto& r : h.server.received) {
+    CHECK(r.method() == http::verb::post);
+    CHECK(r.target() == "/");
+    CHECK(r[http::field::content_type] == "application/x-amz-json-1.1");
+    CHECK(r["X-Amz-Target"] == "AWSInsightsIndexService.GetCostAndUsage");
+    CHECK(r[http::field::authorization].starts_with("AWS4-HMAC-SHA256 Credential=AKIDFAKETEST/"));
+    CHECK(r[http::field::authorization].find("/us-east-1/ce/aws4_request") != std::string::npos);
+    CHECK(r["X-Amz-Security-Token"] == "session-token-0");
+  }
+  CHECK(h.server.received[0].body().find("NextPageToken") == std::string::npos);
+  CHECK(h.server.received[5].body().find(R"("NextPageToken":"t2")") != std::string::npos);
+  CHECK(h.server.received[9].body().find(R"("NextPageToken":"t3")") != std::string::npos);
+  CHECK_FALSE(h.logs_mention(kSecret));
+}
+
+TEST_CASE("ce client: auth errors fail at once, naming the access key id and not the secret") {
+  for (const Step& step :
+       {status(400, R"({"__type":"UnrecognizedClientException","message":"bad token"})"),
+        status(403, R"({"__type":"AccessDeniedException","Message":"denied"})"),
+        status(403, "", {{"x-amzn-ErrorType", "InvalidClientTokenId:http://x/"}}),
+        status(403,
+               "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>The request "
+               "signature we calculated does not match</Message></Error></ErrorResponse>",
+               {{"Content-Type", "text/html; charset=utf-8"}})}) {
+    Harness h;
+    h.server.script.push_back(step);
+    auto c = h.client();
+    try {
+      h.fetch(c);
+      FAIL("expected an auth error");
+    } catch (const aws::CostExplorerError& e) {
+      CHECK(e.kind() == aws::CeErrorKind::auth);
+      const std::string what = e.what();
+      CHECK(what.find(kKeyId) != std::string::npos);
+      CHECK(what.find(kSecret) == std::string::npos);
+      MESSAGE(what);
+    }
+    CHECK(c.requests_sent() == 1);
+    CHECK(h.count("auth_error") == 1);
+    CHECK_FALSE(h.logs_mention(kSecret));
+  }
+}
+
+TEST_CASE("ce client: an expired token refreshes the credentials once") {
+  Harness h;
+  h.server.script.push_back(status(400, R"({"__type":"ExpiredTokenException"})"));
+  h.server.script.push_back(ok(page("2023-01-15", "X", "1", "")));
+  auto c = h.client();
+  h.fetch(c);
+  CHECK(h.provider->invalidations == 1);
+  CHECK(h.server.received[1]["X-Amz-Security-Token"] == "session-token-1");
+  CHECK(h.pages.size() == 1);
+
+  Harness h2;
+  h2.server.script.push_back(status(400, R"({"__type":"ExpiredTokenException"})"));
+  h2.server.script.push_back(status(400, R"({"__type":"ExpiredTokenException"})"));
+  auto c2 = h2.client();
+  CHECK_THROWS_AS(h2.fetch(c2), aws::CostExplorerError);
+  CHECK(c2.requests_sent() == 2);
+}
+
+TEST_CASE("ce client: retries are bounded") {
+  Harness h;
+  for (int i = 0; i < 10; ++i)
+    h.server.script.push_back(status(503, "busy"));
+  auto c = h.client(3);
+  try {
+    h.fetch(c);
+    FAIL("expected a failure");
+  } catch (const aws::CostExplorerError& e) {
+    CHECK(e.kind() == aws::CeErrorKind::server);
+    CHECK(std::string(e.what()).find("after 4 attempts") != std::string::npos);
+  }
+  CHECK(c.requests_sent() == 4);
+  CHECK(h.count("server_error") == 4);
+}
+
+TEST_CASE("ce client: an invalid paging token restarts the period once") {
+  Harness h;
+  auto& s = h.server.script;
+  s.push_back(ok(page("2023-01-15", "A", "1", "t2")));
+  s.push_back(status(400, R"({"__type":"InvalidNextTokenException"})"));
+  s.push_back(ok(page("2023-01-15", "A", "1", "t2")));
+  s.push_back(ok(page("2023-01-15", "B", "2", "")));
+  auto c = h.client();
+  h.fetch(c);
+  REQUIRE(h.pages.size() == 3);
+  CHECK(h.pages[2][0].groups[0].keys[0] == "B");
+  CHECK(h.server.received[2].body().find("NextPageToken") == std::string::npos);
+
+  Harness h2;
+  auto& s2 = h2.server.script;
+  s2.push_back(ok(page("2023-01-15", "A", "1", "t2")));
+  s2.push_back(status(400, R"({"__type":"RequestChangedException"})"));
+  s2.push_back(ok(page("2023-01-15", "A", "1", "t2")));
+  s2.push_back(status(400, R"({"__type":"InvalidNextTokenException"})"));
+  auto c2 = h2.client();
+  try {
+    h2.fetch(c2);
+    FAIL("expected a failure");
+  } catch (const aws::CostExplorerError& e) {
+    CHECK(e.kind() == aws::CeErrorKind::client);
+  }
+  CHECK(c2.requests_sent() == 4);
+}
+
+TEST_CASE("ce client: client errors, oversized bodies and endless paging fail clearly") {
+  {
+    Harness h;
+    h.server.script.push_back(
+        status(400, R"({"__type":"ValidationException","message":"bad filter"})"));
+    auto c = h.client();
+    try {
+      h.fetch(c);
+      FAIL("expected a failure");
+    } catch (const aws::CostExplorerError& e) {
+      CHECK(e.kind() == aws::CeErrorKind::client);
+      CHECK(std::string(e.what()).find("ValidationException: bad filter") != std::string::npos);
+    }
+    CHECK(h.count("client_error") == 1);
+  }
+  {
+    Harness h;
+    h.config.max_response_bytes = 64;
+    h.server.script.push_back(ok(page("2023-01-15", std::string(200, 'x'), "1", "")));
+    auto c = h.client();
+    try {
+      h.fetch(c);
+      FAIL("expected a failure");
+    } catch (const aws::CostExplorerError& e) {
+      CHECK(std::string(e.what()).find("max_response_bytes") != std::string::npos);
+    }
+    CHECK(c.requests_sent() == 1);
+  }
+  {
+    Harness h;
+    h.server.script.push_back(ok(page("2023-01-15", "A", "1", "same")));
+    h.server.script.push_back(ok(page("2023-01-15", "A", "1", "same")));
+    auto c = h.client();
+    CHECK_THROWS_AS(h.fetch(c), aws::CostExplorerError);
+  }
+  {
+    config::Config bad;
+    bad.endpoint = "ftp://x";
+    metrics::Metrics m;
+    asio::io_context ioc;
+    CHECK_THROWS_AS(
+        aws::CostExplorerClient(ioc.get_executor(), bad, std::make_shared<CountingProvider>(), m),
+        std::invalid_argument);
+  }
+}
