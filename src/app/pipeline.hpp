@@ -1,0 +1,75 @@
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/cost.hpp"
+#include "config/config.hpp"
+#include "delivery/sink.hpp"
+#include "metrics/metrics.hpp"
+#include "schedule/schedule.hpp"
+#include "state/state.hpp"
+
+// One pull: Cost Explorer pages in, events out, the outcome per billing day. The Cost Explorer
+// client and the sink are passed in, so tests can drive it with fakes or real peers alike.
+namespace sab::app {
+
+using Day = std::chrono::sys_days;
+using PageHandler = std::function<boost::asio::awaitable<void>(std::vector<common::CostPeriod>&&)>;
+// Fetches every page of [first, end) and hands each to the handler; throws on failure.
+using FetchFn = std::function<boost::asio::awaitable<void>(Day first, Day end, PageHandler)>;
+using WallClock = std::function<std::chrono::system_clock::time_point()>;
+
+struct PullRequest {
+  schedule::DayRange period;                  // one GetCostAndUsage period (plus pages)
+  std::optional<schedule::DayRange> restate;  // delivered days: emit only changed groups
+  std::optional<Day> digest_from;             // keep digests of delivered days from here on
+};
+
+struct PullOutcome {
+  bool fetched = false;  // every page arrived
+  std::string error;     // why not
+  delivery::DeliveryResult result;
+  std::size_t unchanged = 0;     // restated groups whose amounts did not change
+  std::set<Day> failed_periods;  // period starts with an event not settled
+  std::set<Day> seen_periods;    // period starts present in the answer
+};
+
+class Pipeline {
+ public:
+  Pipeline(const config::Config& config, FetchFn fetch, delivery::EventSink& sink,
+           metrics::Metrics& metrics, WallClock now);
+
+  // Pulls and delivers; updates the restatement digests in `state` for what was settled.
+  // Never throws for a fetch or delivery failure: the outcome says what happened.
+  boost::asio::awaitable<PullOutcome> pull(const PullRequest& request, state::State& state);
+
+ private:
+  boost::asio::awaitable<void> on_page(std::vector<common::CostPeriod>&& periods,
+                                       const PullRequest& request, state::State& state,
+                                       PullOutcome& outcome);
+  void update_cost_gauge(const common::CostPeriod& period);
+
+  const config::Config& config_;
+  FetchFn fetch_;
+  delivery::EventSink& sink_;
+  metrics::Metrics& metrics_;
+  WallClock now_;
+  std::vector<std::string> cost_labels_;
+  std::optional<Day> gauge_day_;
+  std::vector<metrics::Metrics::CostSample> gauge_samples_;
+};
+
+// Pure: the checkpoint after a pull of `fresh` days. It moves to the end of the longest run of
+// settled periods from the start of `fresh` (a day, or a month for MONTHLY), never backwards, and
+// not at all when the fetch failed.
+std::optional<Day> advance_checkpoint(std::optional<Day> checkpoint,
+                                      const std::optional<schedule::DayRange>& fresh,
+                                      const PullOutcome& outcome, config::Granularity granularity);
+
+}  // namespace sab::app

@@ -1,0 +1,209 @@
+// The pipeline's logic (restatement, checkpoint) with in-process fakes of Cost Explorer and the
+// sink: real peers are exercised end to end in tests/integration.
+#include "app/pipeline.hpp"
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "app/cli.hpp"
+
+using namespace sab;
+using app::Day;
+namespace asio = boost::asio;
+
+namespace {
+
+Day ymd(const char* s) {
+  return *app::parse_date(s);
+}
+
+common::CostPeriod period(const char* date,
+                          std::vector<std::pair<std::string, std::string>> groups) {
+  common::CostPeriod p;
+  p.start = ymd(date);
+  p.end = p.start + std::chrono::days{1};
+  for (auto& [service, amount] : groups) {
+    p.groups.push_back({{service}, {{"UnblendedCost", amount, "USD"}}});
+  }
+  return p;
+}
+
+struct FakeSink : delivery::EventSink {
+  std::vector<events::Event> received;
+  std::set<std::string> refuse;  // subjects that fail
+  asio::awaitable<delivery::DeliveryResult> deliver(std::vector<events::Event> batch) override {
+    delivery::DeliveryResult r;
+    for (auto& e : batch) {
+      if (refuse.contains(e.subject)) {
+        ++r.failed;
+      } else {
+        ++r.delivered;
+        received.push_back(std::move(e));
+      }
+    }
+    co_return r;
+  }
+};
+
+struct Harness {
+  config::Config config;
+  metrics::Metrics metrics;
+  FakeSink sink;
+  std::vector<std::vector<common::CostPeriod>> pages;
+  bool fail_fetch = false;
+  int fetches = 0;
+
+  Harness() { config.metrics = {"UnblendedCost"}; }
+
+  app::PullOutcome pull(const app::PullRequest& request, state::State& state) {
+    app::FetchFn fetch = [this](Day, Day, app::PageHandler handler) -> asio::awaitable<void> {
+      ++fetches;
+      for (auto page : pages)
+        co_await handler(std::move(page));
+      if (fail_fetch) throw std::runtime_error("throttled after retries");
+    };
+    app::Pipeline pipeline(config, fetch, sink, metrics,
+                           [] { return std::chrono::system_clock::time_point{}; });
+    asio::io_context io;
+    auto future = asio::co_spawn(io, pipeline.pull(request, state), asio::use_future);
+    io.run();
+    return future.get();
+  }
+};
+
+app::PullRequest request(const char* first, const char* last) {
+  return {{ymd(first), ymd(last)}, std::nullopt, std::nullopt};
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: every group of every page becomes an event") {
+  Harness h;
+  h.pages = {
+      {period("2024-01-13", {{"Amazon S3", "1.5"}, {"AWS Lambda", "0.2"}})},
+      {period("2024-01-13", {{"Amazon EC2", "9"}}), period("2024-01-14", {{"Amazon S3", "2"}})}};
+  state::State state;
+  auto outcome = h.pull(request("2024-01-13", "2024-01-14"), state);
+  CHECK(outcome.fetched);
+  CHECK(outcome.result.delivered == 4);
+  CHECK(h.sink.received.size() == 4);
+  CHECK(outcome.failed_periods.empty());
+  CHECK(outcome.seen_periods.size() == 2);
+  // The cost gauge shows the latest day only.
+  const auto text = h.metrics.serialize();
+  CHECK(text.find("aws_billing_source_cost{metric=\"UnblendedCost\",service=\"Amazon "
+                  "S3\",unit=\"USD\"} 2") != std::string::npos);
+  CHECK(text.find("AWS Lambda") == std::string::npos);
+}
+
+TEST_CASE("pipeline: the checkpoint moves over settled days only") {
+  Harness h;
+  h.pages = {{period("2024-01-12", {{"A", "1"}}), period("2024-01-13", {{"B", "1"}}),
+              period("2024-01-14", {{"C", "1"}})}};
+  h.sink.refuse = {"2024-01-13/B"};
+  state::State state;
+  const schedule::DayRange fresh{ymd("2024-01-12"), ymd("2024-01-14")};
+  auto outcome = h.pull(request("2024-01-12", "2024-01-14"), state);
+  CHECK(outcome.failed_periods == std::set<Day>{ymd("2024-01-13")});
+  CHECK(app::advance_checkpoint(ymd("2024-01-11"), fresh, outcome, config::Granularity::daily) ==
+        ymd("2024-01-12"));
+  // A failed fetch moves nothing, whatever was delivered.
+  outcome.fetched = false;
+  CHECK(app::advance_checkpoint(ymd("2024-01-11"), fresh, outcome, config::Granularity::daily) ==
+        ymd("2024-01-11"));
+  // Days without any cost are settled too.
+  app::PullOutcome empty;
+  empty.fetched = true;
+  CHECK(app::advance_checkpoint(std::nullopt, fresh, empty, config::Granularity::daily) ==
+        ymd("2024-01-14"));
+  // Never backwards.
+  CHECK(app::advance_checkpoint(ymd("2024-01-20"), fresh, empty, config::Granularity::daily) ==
+        ymd("2024-01-20"));
+}
+
+TEST_CASE("pipeline: MONTHLY checkpoints at month ends") {
+  app::PullOutcome outcome;
+  outcome.fetched = true;
+  const schedule::DayRange fresh{ymd("2024-01-01"), ymd("2024-03-31")};
+  CHECK(app::advance_checkpoint(std::nullopt, fresh, outcome, config::Granularity::monthly) ==
+        ymd("2024-03-31"));
+  outcome.failed_periods = {ymd("2024-02-01")};
+  CHECK(app::advance_checkpoint(std::nullopt, fresh, outcome, config::Granularity::monthly) ==
+        ymd("2024-01-31"));
+}
+
+TEST_CASE("pipeline: restatement emits exactly the changed groups") {
+  Harness h;
+  state::State state;
+  app::PullRequest first = request("2024-01-13", "2024-01-14");
+  first.digest_from = ymd("2024-01-13");
+  h.pages = {{period("2024-01-13", {{"A", "1.00"}, {"B", "2.00"}}),
+              period("2024-01-14", {{"A", "3.00"}})}};
+  h.pull(first, state);
+  CHECK(h.sink.received.size() == 3);
+  CHECK(state.digests.size() == 2);
+
+  // Next day: 01-13 and 01-14 restated; only B of 01-13 changed; 01-15 is fresh.
+  h.sink.received.clear();
+  app::PullRequest next = request("2024-01-13", "2024-01-15");
+  next.restate = schedule::DayRange{ymd("2024-01-13"), ymd("2024-01-14")};
+  next.digest_from = ymd("2024-01-14");
+  h.pages = {{period("2024-01-13", {{"A", "1.00"}, {"B", "2.50"}}),
+              period("2024-01-14", {{"A", "3.00"}}), period("2024-01-15", {{"A", "4.00"}})}};
+  auto outcome = h.pull(next, state);
+  REQUIRE(h.sink.received.size() == 2);
+  CHECK(h.sink.received[0].subject == "2024-01-13/B");
+  CHECK(h.sink.received[1].subject == "2024-01-15/A");
+  CHECK(outcome.unchanged == 2);
+  // Digests older than the window are dropped.
+  CHECK(state.digests.count(ymd("2024-01-13")) == 0);
+  CHECK(state.digests.count(ymd("2024-01-15")) == 1);
+
+  // The same restatement again: nothing new.
+  h.sink.received.clear();
+  next.digest_from = ymd("2024-01-13");
+  h.pages = {{period("2024-01-14", {{"A", "3.00"}})}};
+  next.restate = schedule::DayRange{ymd("2024-01-14"), ymd("2024-01-14")};
+  h.pull(next, state);
+  CHECK(h.sink.received.empty());
+}
+
+TEST_CASE("pipeline: a restated change that fails is retried next time") {
+  Harness h;
+  state::State state;
+  app::PullRequest first = request("2024-01-13", "2024-01-13");
+  first.digest_from = ymd("2024-01-13");
+  h.pages = {{period("2024-01-13", {{"A", "1"}})}};
+  h.pull(first, state);
+  app::PullRequest again = first;
+  again.restate = schedule::DayRange{ymd("2024-01-13"), ymd("2024-01-13")};
+  h.pages = {{period("2024-01-13", {{"A", "2"}})}};
+  h.sink.refuse = {"2024-01-13/A"};
+  h.sink.received.clear();
+  h.pull(again, state);
+  CHECK(h.sink.received.empty());
+  h.sink.refuse.clear();
+  h.pull(again, state);
+  CHECK(h.sink.received.size() == 1);
+}
+
+TEST_CASE("pipeline: periods outside the request are ignored") {
+  Harness h;
+  h.pages = {{period("2024-01-01", {{"A", "1"}}), period("2024-01-13", {{"A", "1"}})}};
+  state::State state;
+  auto outcome = h.pull(request("2024-01-13", "2024-01-13"), state);
+  CHECK(h.sink.received.size() == 1);
+  CHECK(outcome.seen_periods.size() == 1);
+}
+
+TEST_CASE("pipeline: a failed fetch is reported, not thrown") {
+  Harness h;
+  h.fail_fetch = true;
+  state::State state;
+  auto outcome = h.pull(request("2024-01-13", "2024-01-13"), state);
+  CHECK_FALSE(outcome.fetched);
+  CHECK(outcome.error == "throttled after retries");
+}
