@@ -1,0 +1,158 @@
+// Live drivers for the AWS integration tests. How these run:
+//
+//   The python tests tests/integration/test_aws_*.py start the real peers (moto's server, a
+//   botocore-checking capture server), prepare them (IAM user and key, seeded Cost Explorer
+//   results), then run this binary as
+//     unit_tests --no-skip -tc='aws live: ...'
+//   with SAB_LIVE_* environment variables naming the endpoint and credentials. Each case prints
+//   one result line (LIVE-RESULT / LIVE-ERROR / LIVE-CREDS, JSON) that the python test checks
+//   against what it seeded.
+//
+// The cases are decorated with doctest::skip(): a plain unit_tests / ctest run does not run them
+// (they need the peers), and the python tests fail when they cannot start the peers under CI=true.
+
+#include <doctest/doctest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "aws/ce_client.hpp"
+#include "aws/credentials.hpp"
+#include "common/json.hpp"
+#include "metrics/metrics.hpp"
+
+namespace asio = boost::asio;
+using namespace sab;
+
+namespace {
+
+std::string env(const char* name, const std::string& fallback = {}) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? fallback : std::string(v);
+}
+
+template <class F>
+void run(asio::io_context& ioc, F make) {
+  std::exception_ptr error;
+  bool done = false;
+  asio::co_spawn(ioc, make(), [&](std::exception_ptr e) {
+    error = e;
+    done = true;
+  });
+  ioc.run_for(std::chrono::seconds(60));
+  REQUIRE(done);
+  if (error) std::rethrow_exception(error);
+}
+
+// Prints every group (or total) of every page as JSON.
+std::string result_json(const std::vector<std::vector<common::CostPeriod>>& pages) {
+  std::string out = "{\"pages\":" + std::to_string(pages.size()) + ",\"rows\":[";
+  bool first = true;
+  for (const auto& page : pages) {
+    for (const auto& period : page) {
+      auto row = [&](const std::vector<std::string>& keys,
+                     const std::vector<common::MetricValue>& metrics) {
+        for (const auto& m : metrics) {
+          if (!first) out += ",";
+          first = false;
+          out += "[";
+          common::append_json_string(out, aws::format_day(period.start));
+          for (const auto& k : keys) {
+            out += ",";
+            common::append_json_string(out, k);
+          }
+          out += ",";
+          common::append_json_string(out, m.name);
+          out += ",";
+          common::append_json_string(out, m.amount);
+          out += ",";
+          common::append_json_string(out, m.unit);
+          out += "]";
+        }
+      };
+      for (const auto& g : period.groups)
+        row(g.keys, g.metrics);
+      if (period.groups.empty()) row({}, period.total);
+    }
+  }
+  return out + "]}";
+}
+
+}  // namespace
+
+TEST_CASE("aws live: Cost Explorer fetch" * doctest::skip()) {
+  const std::string endpoint = env("SAB_LIVE_CE_ENDPOINT");
+  REQUIRE_MESSAGE(!endpoint.empty(), "run by tests/integration/test_aws_*.py");
+  config::Config config;
+  config.endpoint = endpoint;
+  config.region = env("SAB_LIVE_REGION", "us-east-1");
+  config.metrics = {"UnblendedCost", "AmortizedCost"};
+  const auto start = aws::parse_day(env("SAB_LIVE_START", "2023-01-15"));
+  const auto end = aws::parse_day(env("SAB_LIVE_END", "2023-01-16"));
+  REQUIRE(start);
+  REQUIRE(end);
+  aws::Credentials creds{env("SAB_LIVE_ACCESS_KEY_ID"), env("SAB_LIVE_SECRET_ACCESS_KEY"),
+                         env("SAB_LIVE_SESSION_TOKEN"), std::nullopt};
+  asio::io_context ioc;
+  metrics::Metrics metrics;
+  aws::CeClientOptions options;
+  options.retry = {1, std::chrono::milliseconds{10}, std::chrono::milliseconds{20}};
+  aws::CostExplorerClient client(ioc.get_executor(), config,
+                                 std::make_shared<aws::StaticCredentialProvider>(creds), metrics,
+                                 options);
+  std::vector<std::vector<common::CostPeriod>> pages;
+  try {
+    run(ioc, [&] {
+      return client.fetch({*start, *end},
+                          [&](std::vector<common::CostPeriod>&& p) -> asio::awaitable<void> {
+                            pages.push_back(std::move(p));
+                            co_return;
+                          });
+    });
+    std::cout << "LIVE-RESULT " << result_json(pages) << std::endl;
+  } catch (const aws::CostExplorerError& e) {
+    std::string line = "LIVE-ERROR {\"kind\":";
+    common::append_json_string(line, aws::to_string(e.kind()));
+    line += ",\"message\":";
+    common::append_json_string(line, e.what());
+    std::cout << line << "}" << std::endl;
+  }
+  std::cout << "LIVE-REQUESTS " << client.requests_sent() << std::endl;
+}
+
+TEST_CASE("aws live: credential chain" * doctest::skip()) {
+  // The chain reads the real process environment (AWS_* set by the python test).
+  config::Config config;
+  config.region = env("SAB_LIVE_REGION", "us-east-1");
+  config.role_arn = env("SAB_LIVE_ROLE_ARN");
+  config.external_id = env("SAB_LIVE_EXTERNAL_ID");
+  asio::io_context ioc;
+  metrics::Metrics metrics;
+  aws::ChainCredentialProvider provider(ioc.get_executor(), config, config::process_env(),
+                                        &metrics);
+  std::string line;
+  try {
+    aws::Credentials first, second;
+    run(ioc, [&]() -> asio::awaitable<void> {
+      first = co_await provider.get();
+      second = co_await provider.get();  // cached: no second STS call
+    });
+    line = "LIVE-CREDS {\"access_key_id\":";
+    common::append_json_string(line, first.access_key_id);
+    line += ",\"has_secret\":" + std::string(first.secret_access_key.empty() ? "false" : "true");
+    line += ",\"has_token\":" + std::string(first.session_token.empty() ? "false" : "true");
+    line += ",\"expires\":" + std::string(first.expiration ? "true" : "false");
+    line += ",\"cached\":" +
+            std::string(second.access_key_id == first.access_key_id ? "true" : "false");
+  } catch (const aws::CredentialError& e) {
+    line = "LIVE-CREDS {\"error\":";
+    common::append_json_string(line, e.what());
+  }
+  line += ",\"refresh_success\":" +
+          std::to_string(static_cast<int>(metrics.credential_refreshes("success").Value()));
+  line += ",\"refresh_failure\":" +
+          std::to_string(static_cast<int>(metrics.credential_refreshes("failure").Value()));
+  std::cout << line << "}" << std::endl;
+}
