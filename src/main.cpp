@@ -6,6 +6,7 @@
 
 #include "app/cli.hpp"
 #include "app/log.hpp"
+#include "app/once.hpp"
 #include "app/service.hpp"
 #include "app/version.hpp"
 #include "config/config.hpp"
@@ -51,9 +52,6 @@ int main(int argc, char** argv) {
   for (const auto& secret : config::secret_values(config))
     log::add_secret(secret);
 
-  if (options.once || options.dry_run) {
-    log::error("--once and --dry-run are not yet implemented");
-    return 1;
-  }
+  if (options.once) return app::run_once(config, options);
   return app::run_service(config, options);
 }

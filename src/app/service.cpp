@@ -1,22 +1,133 @@
 #include "app/service.hpp"
 
-#include <boost/asio/io_context.hpp>
+#include <date/date.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/system_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "app/log.hpp"
+#include "app/runtime.hpp"
 #include "app/version.hpp"
-#include "metrics/metrics.hpp"
 #include "net/http_server.hpp"
 
 namespace sab::app {
 namespace asio = boost::asio;
 
-int run_service(const config::Config& config, const Options& /*options*/) {
-  asio::io_context io(1);
+namespace {
+
+// The daily timer coroutine and its state: pulls at start when days are missing, then at every
+// firing, with a backoff retry after a failed pull.
+class Scheduler {
+ public:
+  Scheduler(Runtime& runtime, state::State state, std::string& not_ready)
+      : runtime_(runtime), state_(std::move(state)), not_ready_(not_ready), timer_(runtime.io()) {}
+
+  asio::awaitable<void> run() {
+    const auto& config = runtime_.config();
+    co_await check_credentials();
+    bool first = true;
+    int failures = 0;
+    while (!stopping_) {
+      const auto now = std::chrono::time_point_cast<std::chrono::seconds>(runtime_.clock()());
+      const auto plan = schedule::plan_pull(now, state_.checkpoint, config);
+      // At start only missing days are pulled at once (no billed request otherwise); a firing or
+      // a retry pulls the whole plan, restatement included.
+      const bool due = first ? plan.fresh.has_value() : plan.period().has_value();
+      first = false;
+      bool failed = false;
+      if (due) {
+        pulling_ = true;
+        const auto outcome = co_await runtime_.pull_and_checkpoint(plan, state_, true);
+        pulling_ = false;
+        failed = !(outcome.fetched && outcome.result.failed == 0 && outcome.error.empty());
+        if (failed) {
+          ++failures;
+          not_ready_ =
+              "last pull failed: " + (outcome.error.empty() ? std::string("events not delivered")
+                                                            : log::redact(outcome.error));
+        } else {
+          failures = 0;
+          not_ready_.clear();
+        }
+        runtime_.metrics().ready().Set(not_ready_.empty() ? 1 : 0);
+      }
+      if (stopping_) break;
+
+      const auto at = std::chrono::time_point_cast<std::chrono::seconds>(runtime_.clock()());
+      auto wake = schedule::next_fire(at, config.pull_hour, config.pull_zone);
+      if (failed) wake = std::min(wake, at + schedule::retry_delay(failures));
+      log::info(failed ? "retry scheduled" : "next pull scheduled",
+                {{"at", date::format("%FT%TZ", wake)}});
+      timer_.expires_after(wake - at);
+      co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  // Stops the timer; a pull in flight goes on (deliveries finish) until stop_delivery().
+  void stop() {
+    stopping_ = true;
+    timer_.cancel();
+  }
+  bool pulling() const { return pulling_; }
+
+ private:
+  asio::awaitable<void> check_credentials() {
+    // Loading credentials bills nothing (no Cost Explorer request); it proves the chain works.
+    try {
+      const auto credentials = co_await runtime_.credentials().get();
+      log::info("credentials loaded", {{"access_key_id", credentials.access_key_id}});
+      not_ready_.clear();
+      runtime_.metrics().ready().Set(1);
+    } catch (const std::exception& e) {
+      not_ready_ = std::string("credentials: ") + log::redact(e.what());
+      log::error("cannot load AWS credentials; the pull will try again", {{"error", e.what()}});
+    }
+  }
+
+  Runtime& runtime_;
+  state::State state_;
+  std::string& not_ready_;
+  asio::steady_timer timer_;
+  bool stopping_ = false;
+  bool pulling_ = false;
+};
+
+}  // namespace
+
+int run_service(const config::Config& config, const Options& options) {
+  std::unique_ptr<Runtime> runtime;
+  try {
+    runtime = std::make_unique<Runtime>(config, options);
+  } catch (const std::exception& e) {
+    log::error("cannot start", {{"error", e.what()}});
+    return 1;
+  }
+  auto& io = runtime->io();
+  auto& metrics = runtime->metrics();
   // First, so a signal that arrives during start-up is handled, not fatal.
   asio::signal_set signals(io, SIGTERM, SIGINT);
-  metrics::Metrics metrics;
+
+  // One process per state: a second puller would double every event.
+  std::optional<state::DirLock> lock;
+  state::State state;
+  if (!options.dry_run) {
+    try {
+      lock.emplace(config.state_dir);
+      if (auto loaded = state::load(config.state_dir)) state = *loaded;
+    } catch (const state::StateError& e) {
+      log::error("cannot use the state", {{"error", e.what()}});
+      return 1;
+    }
+  }
+  if (state.checkpoint) {
+    metrics.checkpoint().Set(static_cast<double>(
+        std::chrono::duration_cast<std::chrono::seconds>(state.checkpoint->time_since_epoch())
+            .count()));
+  }
 
   std::string not_ready = "starting";
   net::HttpServer server(
@@ -34,18 +145,50 @@ int run_service(const config::Config& config, const Options& /*options*/) {
   log::info("listening", {{"address", endpoint.address().to_string()},
                           {"port", static_cast<std::int64_t>(endpoint.port())}});
 
-  not_ready.clear();
-  metrics.ready().Set(1);
+  Scheduler scheduler(*runtime, std::move(state), not_ready);
+  asio::steady_timer shutdown_deadline(io);
+  bool done = false;
+  asio::co_spawn(io, scheduler.run(), [&](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log::error("scheduler failed", {{"error", ex.what()}});
+      }
+      metrics.task_failures("scheduler").Increment();
+    }
+    // The loop ends only on shutdown (or a failure, counted above): the rest goes with it.
+    done = true;
+    shutdown_deadline.cancel();
+    server.stop();
+    signals.cancel();
+  });
 
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    log::info("shutting down", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    if (ec || done) return;
+    log::info("shutting down", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
+                                {"pull_in_flight", scheduler.pulling()}});
     not_ready = "shutting down";
     metrics.ready().Set(0);
-    server.stop();
-    // Nothing else holds work yet; stopping the loop ends the process at once.
-    io.stop();
+    scheduler.stop();
+    // In-flight deliveries get shutdown_timeout; then retries stop, the pull ends with what was
+    // acknowledged, and the state is saved.
+    shutdown_deadline.expires_after(config.shutdown_timeout);
+    shutdown_deadline.async_wait([&](const boost::system::error_code& tec) {
+      if (tec) return;
+      log::warn("shutdown timeout passed: stopping deliveries in flight");
+      runtime->sink().stop();
+      // Requests in flight end within delivery.timeout; past that, stop regardless.
+      shutdown_deadline.expires_after(config.delivery.timeout + std::chrono::seconds(1));
+      shutdown_deadline.async_wait([&](const boost::system::error_code& hec) {
+        if (!hec) {
+          log::error("work still running after the shutdown timeout; exiting without it");
+          io.stop();
+        }
+      });
+    });
   });
+
   log::info("started", {{"version", kVersion}, {"commit", kCommit}});
   io.run();
   log::info("stopped");

@@ -194,6 +194,15 @@ DirLock::DirLock(DirLock&& other) noexcept : fd_(other.fd_) {
   other.fd_ = -1;
 }
 
+DirLock& DirLock::operator=(DirLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
 DirLock::~DirLock() {
   if (fd_ >= 0) ::close(fd_);
 }

@@ -58,7 +58,7 @@ class DirLock {
   // Nullopt when another process holds it.
   static std::optional<DirLock> try_acquire(const std::filesystem::path& dir);
   DirLock(DirLock&& other) noexcept;
-  DirLock& operator=(DirLock&&) = delete;
+  DirLock& operator=(DirLock&& other) noexcept;
   ~DirLock();
 
  private:

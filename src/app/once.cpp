@@ -1,0 +1,108 @@
+#include "app/once.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_future.hpp>
+#include <iostream>
+
+#include "app/log.hpp"
+#include "app/runtime.hpp"
+
+namespace sab::app {
+namespace asio = boost::asio;
+
+int run_once(const config::Config& config, const Options& options) {
+  std::unique_ptr<Runtime> runtime;
+  try {
+    runtime = std::make_unique<Runtime>(config, options);
+  } catch (const std::exception& e) {
+    log::error("cannot start", {{"error", e.what()}});
+    return 1;
+  }
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(runtime->clock()());
+  const Day yesterday = schedule::last_complete_day(now);
+  schedule::DayRange days{yesterday, yesterday};
+  if (options.date) days = {*options.date, *options.date};
+  if (options.from) days = {*options.from, *options.to};
+  if (days.last > yesterday) {
+    std::cerr << "source-aws-billing: " << format_date(days.last)
+              << " is not a complete UTC day yet; the last complete day is "
+              << format_date(yesterday) << "\n";
+    return 2;
+  }
+
+  // The state is only touched when no service holds it and this is not a dry run.
+  std::optional<state::DirLock> lock;
+  state::State state;
+  if (!options.dry_run) {
+    try {
+      lock = state::DirLock::try_acquire(config.state_dir);
+      if (!lock) {
+        log::warn("a service holds state_dir; the checkpoint is left to it",
+                  {{"state_dir", config.state_dir}});
+      } else if (auto loaded = state::load(config.state_dir)) {
+        state = *loaded;
+      }
+    } catch (const state::StateError& e) {
+      log::error("cannot use the state", {{"error", e.what()}});
+      return 1;
+    }
+  }
+
+  // The checkpoint moves only when the selected days include the service's next day: from there
+  // to the last settled day. Everything selected is emitted whole (no restatement filter).
+  const Day next_day = state.checkpoint ? *state.checkpoint + std::chrono::days{1} : yesterday;
+  std::optional<schedule::DayRange> next_days;
+  if (lock && days.first <= next_day && next_day <= days.last) {
+    next_days = schedule::DayRange{next_day, days.last};
+  }
+
+  asio::signal_set signals(runtime->io(), SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    log::warn("interrupted: stopping delivery");
+    runtime->sink().stop();
+  });
+
+  PullOutcome outcome;
+  auto run = [&]() -> asio::awaitable<void> {
+    const auto at = std::chrono::time_point_cast<std::chrono::seconds>(runtime->clock()());
+    const state::State before = state;
+    outcome =
+        co_await runtime->pipeline().pull({days, std::nullopt, runtime->digest_from(at)}, state);
+    if (lock) {
+      state.checkpoint =
+          advance_checkpoint(before.checkpoint, next_days, outcome, config.granularity);
+      if (!(state == before)) {
+        try {
+          state::save(config.state_dir, state);
+        } catch (const state::StateError& e) {
+          log::error("state not saved", {{"error", e.what()}});
+        }
+      }
+    }
+    signals.cancel();
+  };
+  auto future = asio::co_spawn(runtime->io(), run(), asio::use_future);
+  runtime->io().run();
+  try {
+    future.get();
+  } catch (const std::exception& e) {
+    log::error("run failed", {{"error", e.what()}});
+    return 1;
+  }
+  const bool ok =
+      outcome.fetched && outcome.result.failed == 0 && outcome.result.dead_lettered == 0;
+  if (!outcome.fetched) {
+    log::error("pull failed", {{"error", outcome.error}});
+  }
+  log::info("done", {{"from", format_date(days.first)},
+                     {"to", format_date(days.last)},
+                     {"delivered", outcome.result.delivered},
+                     {"dead_lettered", outcome.result.dead_lettered},
+                     {"failed", outcome.result.failed},
+                     {"checkpoint", state.checkpoint ? format_date(*state.checkpoint) : ""}});
+  return ok ? 0 : 1;
+}
+
+}  // namespace sab::app

@@ -1,0 +1,12 @@
+#pragma once
+
+#include "app/cli.hpp"
+#include "config/config.hpp"
+
+namespace sab::app {
+
+// --once: pulls the selected days (default yesterday, UTC), delivers them and returns the exit
+// code: 0 when every event was acknowledged, 1 when any was not, 2 for a usage error.
+int run_once(const config::Config& config, const Options& options);
+
+}  // namespace sab::app

@@ -1,0 +1,127 @@
+#include "app/runtime.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+#include "app/log.hpp"
+#include "delivery/deliverer.hpp"
+#include "delivery/dry_run.hpp"
+
+namespace sab::app {
+namespace asio = boost::asio;
+
+WallClock make_clock(const config::Env& env) {
+  if (auto fake = env("SAB_FAKE_NOW"); fake && !fake->empty()) {
+    // YYYY-MM-DDTHH:MM:SSZ
+    const std::string& t = *fake;
+    auto day = t.size() == 20 ? parse_date(std::string_view(t).substr(0, 10)) : std::nullopt;
+    int h = 0, m = 0, sec = 0;
+    if (!day || t[10] != 'T' || t[19] != 'Z' ||
+        std::sscanf(t.c_str() + 11, "%2d:%2d:%2d", &h, &m, &sec) != 3 || h > 23 || m > 59 ||
+        sec > 59) {
+      throw std::runtime_error("SAB_FAKE_NOW must look like 2024-01-15T02:00:00Z");
+    }
+    const auto pinned = std::chrono::sys_seconds{*day} + std::chrono::hours{h} +
+                        std::chrono::minutes{m} + std::chrono::seconds{sec};
+    // The pinned instant plus the time since start, so timers and logs still make sense.
+    const auto started = std::chrono::steady_clock::now();
+    return [pinned, started] {
+      return std::chrono::system_clock::time_point{pinned} +
+             std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                 std::chrono::steady_clock::now() - started);
+    };
+  }
+  return [] { return std::chrono::system_clock::now(); };
+}
+
+Runtime::Runtime(const config::Config& config, const Options& options)
+    : config_(config), clock_(make_clock(config::process_env())) {
+  aws::ChainOptions chain_options;
+  chain_options.clock = clock_;
+  credentials_ = std::make_shared<aws::ChainCredentialProvider>(
+      io_.get_executor(), config_, config::process_env(), &metrics_, chain_options);
+  aws::CeClientOptions ce_options;
+  ce_options.clock = clock_;
+  ce_ = std::make_unique<aws::CostExplorerClient>(io_.get_executor(), config_, credentials_,
+                                                  metrics_, ce_options);
+  if (options.dry_run) {
+    sink_ = std::make_unique<delivery::DryRunSink>(std::cout);
+  } else {
+    sink_ = std::make_unique<delivery::Deliverer>(
+        io_.get_executor(), delivery::DelivererOptions::from_config(config_), metrics_);
+  }
+  FetchFn fetch = [this](Day first, Day end, PageHandler handler) {
+    return ce_->fetch(aws::TimePeriod{first, end}, std::move(handler));
+  };
+  pipeline_ = std::make_unique<Pipeline>(config_, std::move(fetch), *sink_, metrics_, clock_);
+}
+
+Runtime::~Runtime() = default;
+
+std::optional<Day> Runtime::digest_from(schedule::Instant now) const {
+  if (config_.restate_days == 0) return std::nullopt;
+  return schedule::last_complete_day(now) - std::chrono::days{config_.restate_days - 1};
+}
+
+asio::awaitable<PullOutcome> Runtime::pull_and_checkpoint(const schedule::PullPlan& plan,
+                                                          state::State& state, bool persist) {
+  const auto period = plan.period();
+  if (!period) {
+    PullOutcome nothing;
+    nothing.fetched = true;
+    co_return nothing;
+  }
+  const auto now = std::chrono::time_point_cast<std::chrono::seconds>(clock_());
+  if (plan.skipped_days > 0) {
+    log::warn("missed days older than catch_up_days are skipped; backfill them with --once",
+              {{"days", plan.skipped_days}, {"catch_up_days", config_.catch_up_days}});
+  }
+  log::info("pull started", {{"from", format_date(period->first)},
+                             {"to", format_date(period->last)},
+                             {"restated_days", plan.restate ? plan.restate->count() : 0}});
+  const auto started = std::chrono::steady_clock::now();
+  state::State next = state;
+  PullRequest request{*period, plan.restate, digest_from(now)};
+  PullOutcome outcome = co_await pipeline_->pull(request, next);
+  next.checkpoint = advance_checkpoint(state.checkpoint, plan.fresh, outcome, config_.granularity);
+
+  bool saved = true;
+  if (persist && !(next == state)) {
+    try {
+      state::save(config_.state_dir, next);
+    } catch (const state::StateError& e) {
+      // The days stay pending: they are pulled and delivered again (same ids) next time.
+      saved = false;
+      outcome.error = std::string("state not saved: ") + e.what();
+    }
+  }
+  if (saved && persist) state = std::move(next);
+  if (state.checkpoint) {
+    metrics_.checkpoint().Set(static_cast<double>(
+        std::chrono::duration_cast<std::chrono::seconds>(state.checkpoint->time_since_epoch())
+            .count()));
+  }
+
+  const bool ok = outcome.fetched && outcome.result.failed == 0 && saved;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.pulls(ok ? "success" : "failure").Increment();
+  if (ok) {
+    metrics_.last_successful_pull().Set(static_cast<double>(
+        std::chrono::duration_cast<std::chrono::seconds>(clock_().time_since_epoch()).count()));
+    log::info("pull done", {{"delivered", outcome.result.delivered},
+                            {"dead_lettered", outcome.result.dead_lettered},
+                            {"unchanged", outcome.unchanged},
+                            {"checkpoint", state.checkpoint ? format_date(*state.checkpoint) : ""},
+                            {"seconds", seconds}});
+  } else {
+    log::error("pull failed",
+               {{"error", outcome.error.empty() ? "events not delivered" : outcome.error},
+                {"delivered", outcome.result.delivered},
+                {"failed", outcome.result.failed},
+                {"checkpoint", state.checkpoint ? format_date(*state.checkpoint) : ""}});
+  }
+  co_return outcome;
+}
+
+}  // namespace sab::app
