@@ -138,7 +138,6 @@ asio::awaitable<CostExplorerClient::PageResult> CostExplorerClient::request_page
     req.set(http::field::host, url_.host_header);
     req.set(http::field::content_type, kCeContentType);
     req.set("X-Amz-Target", kCeTarget);
-    req.set(http::field::accept, "application/json");
     req.body() = body;
     sign(req, creds, config_.region, kCeService, options_.clock());
     const std::string access_key_id = creds.access_key_id;

@@ -16,18 +16,20 @@ ACCESS_KEY = "AKIDEXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
 
-def botocore_authorization(timestamp, host, region, body, token=None):
+def botocore_authorization(timestamp, host, region, body, token=None, access_key=ACCESS_KEY,
+                           secret_key=SECRET_KEY):
+    """host: a host name (https assumed) or a whole URL."""
     fixed = datetime.datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ")
     request = AWSRequest(
         method="POST",
-        url="https://" + host + "/",
+        url=host if "://" in host else "https://" + host + "/",
         data=body,
         headers={
             "Content-Type": "application/x-amz-json-1.1",
             "X-Amz-Target": "AWSInsightsIndexService.GetCostAndUsage",
         },
     )
-    auth = SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY, token), "ce", region)
+    auth = SigV4Auth(Credentials(access_key, secret_key, token), "ce", region)
 
     class FixedDatetime(datetime.datetime):
         @classmethod
