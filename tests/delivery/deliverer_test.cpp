@@ -1,0 +1,488 @@
+// Deliverer against an in-process sink (a raw Asio/Beast server in this file) for the cases a real
+// CloudEvents receiver does not produce on demand: N failures, 429 with Retry-After, 500, 400
+// (dead letter), a connection closed mid-response, a stall past the timeout, and stop().
+// The real CloudEvents SDK receiver is driven by receiver_test.cpp.
+
+#include "delivery/deliverer.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "app/log.hpp"
+#include "common/json.hpp"
+#include "delivery/dry_run.hpp"
+#include "events/encoding.hpp"
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+namespace fs = std::filesystem;
+using tcp = asio::ip::tcp;
+using namespace sab;
+using namespace std::chrono;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+constexpr const char* kSecretHeader = "Bearer very-secret-token-never-logged";
+
+struct Action {
+  enum Kind { respond, close_mid_response, stall } kind = respond;
+  unsigned status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+Action reply(unsigned status, std::vector<std::pair<std::string, std::string>> headers = {}) {
+  return {Action::respond, status, std::move(headers)};
+}
+
+struct Received {
+  std::string target;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+
+// Answers each request as `script(request, index)` says.
+class Sink {
+ public:
+  explicit Sink(asio::io_context& ioc)
+      : acceptor_(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        forever_(ioc, asio::steady_timer::time_point::max()) {
+    asio::co_spawn(ioc, accept_loop(), asio::detached);
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/events";
+  }
+
+  std::function<Action(const Received&, std::size_t)> script = [](const Received&, std::size_t) {
+    return reply(200);
+  };
+  std::vector<Received> received;
+  std::size_t connections = 0;
+
+ private:
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      ++connections;
+      asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> serve(tcp::socket socket) {
+    boost::beast::flat_buffer buffer;
+    boost::system::error_code ignored;
+    for (;;) {
+      http::request<http::string_body> req;
+      auto [ec, n] =
+          co_await http::async_read(socket, buffer, req, asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+      Received r;
+      r.target = std::string(req.target());
+      for (const auto& f : req) {
+        std::string name(f.name_string());
+        for (auto& c : name)
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        r.headers[name] = std::string(f.value());
+      }
+      r.body = req.body();
+      received.push_back(r);
+      const Action action = script(r, received.size() - 1);
+      if (action.kind == Action::close_mid_response) {
+        const std::string raw = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial";
+        co_await asio::async_write(socket, asio::buffer(raw), asio::as_tuple(asio::use_awaitable));
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+        co_return;
+      }
+      if (action.kind == Action::stall) {
+        co_await forever_.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_return;
+      }
+      http::response<http::string_body> resp{static_cast<http::status>(action.status), 11};
+      for (const auto& [k, v] : action.headers)
+        resp.set(k, v);
+      resp.keep_alive(true);
+      resp.prepare_payload();
+      auto [wec, wn] =
+          co_await http::async_write(socket, resp, asio::as_tuple(asio::use_awaitable));
+      if (wec) co_return;
+    }
+  }
+
+  tcp::acceptor acceptor_;
+  asio::steady_timer forever_;
+};
+
+events::Event make(int i, std::string service = "") {
+  if (service.empty()) service = "Service " + std::to_string(i);
+  events::Event e;
+  e.id = "id-" + std::to_string(i);
+  e.source = "cloud.aws.billing";
+  e.type = "aws.service.daily";
+  e.subject = "2023-01-15/" + service;
+  e.time = "2023-01-16T02:00:00Z";
+  e.estimated = i % 2 == 0;
+  e.data = "{\"date\":\"2023-01-15\",\"service\":" + common::json_string(service) +
+           ",\"unblendedCost\":{\"amount\":\"" + std::to_string(i) + ".5\",\"unit\":\"USD\"}}";
+  return e;
+}
+
+std::vector<events::Event> make_many(int n) {
+  std::vector<events::Event> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back(make(i));
+  return out;
+}
+
+fs::path temp_dir() {
+  const auto dir =
+      fs::temp_directory_path() / ("sab-deliverer-" + std::to_string(std::random_device{}()));
+  fs::remove_all(dir);
+  return dir;
+}
+
+struct Harness {
+  asio::io_context ioc;
+  Sink sink{ioc};
+  metrics::Metrics metrics;
+  fs::path state = temp_dir();
+  delivery::DelivererOptions options;
+  std::vector<std::string> log_lines;
+
+  Harness() {
+    options.target = sink.url();
+    options.mode = config::DeliveryMode::binary;
+    options.concurrency = 2;
+    options.timeout = milliseconds{2000};
+    options.headers = {{"Authorization", kSecretHeader}, {"X-Tenant", "t1"}};
+    options.state_dir = state.string();
+    options.backoff = {milliseconds{1}, milliseconds{5}, milliseconds{1000}};
+    log::set_sink([this](std::string_view line) { log_lines.emplace_back(line); });
+  }
+  ~Harness() {
+    log::set_sink(nullptr);
+    std::error_code ec;
+    fs::remove_all(state, ec);
+  }
+
+  delivery::DeliveryResult run(delivery::Deliverer& d, std::vector<events::Event> batch,
+                               std::function<void()> after_start = {}) {
+    delivery::DeliveryResult result;
+    bool done = false;
+    std::exception_ptr error;
+    asio::co_spawn(ioc, d.deliver(std::move(batch)),
+                   [&](std::exception_ptr e, delivery::DeliveryResult r) {
+                     error = e;
+                     result = r;
+                     done = true;
+                     ioc.stop();
+                   });
+    if (after_start) after_start();
+    ioc.run_for(seconds{30});
+    ioc.restart();
+    REQUIRE(done);
+    if (error) std::rethrow_exception(error);
+    return result;
+  }
+
+  delivery::DeliveryResult deliver(std::vector<events::Event> batch) {
+    delivery::Deliverer d(ioc.get_executor(), options, metrics, [](std::uint64_t b) { return b; });
+    return run(d, std::move(batch));
+  }
+
+  double events(std::string_view r) { return metrics.events(r).Value(); }
+  double attempts(std::string_view r) { return metrics.delivery_attempts(r).Value(); }
+
+  std::multiset<std::string> received_ids() const {
+    std::multiset<std::string> ids;
+    for (const auto& r : sink.received) {
+      auto it = r.headers.find("ce-id");
+      if (it != r.headers.end()) ids.insert(it->second);
+    }
+    return ids;
+  }
+
+  void check_no_secret_in_logs() const {
+    for (const auto& l : log_lines) {
+      CHECK_MESSAGE(l.find("very-secret-token") == std::string::npos, l);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("deliverer: binary mode, every event delivered once, headers on every request") {
+  Harness h;
+  const auto batch = make_many(20);
+  const auto r = h.deliver(batch);
+  CHECK(r == delivery::DeliveryResult{20, 0, 0});
+  CHECK(r.settled());
+  REQUIRE(h.sink.received.size() == 20);
+  CHECK(h.sink.connections <= 2);  // keep-alive pool of `concurrency` connections
+  for (const auto& req : h.sink.received) {
+    CHECK(req.target == "/events");
+    CHECK(req.headers.at("authorization") == kSecretHeader);
+    CHECK(req.headers.at("x-tenant") == "t1");
+    CHECK(req.headers.at("content-type") == "application/json");
+    CHECK(req.headers.at("ce-specversion") == "1.0");
+    CHECK(req.headers.count("ce-datacontenttype") == 0);
+    const int i = std::stoi(req.headers.at("ce-id").substr(3));
+    CHECK(req.body == batch[static_cast<std::size_t>(i)].data);
+    CHECK(events::percent_decode(req.headers.at("ce-subject")) ==
+          batch[static_cast<std::size_t>(i)].subject);
+    CHECK(req.headers.at("ce-estimated") == (i % 2 == 0 ? "true" : "false"));
+  }
+  std::multiset<std::string> expected;
+  for (const auto& e : batch)
+    expected.insert(e.id);
+  CHECK(h.received_ids() == expected);
+  CHECK(h.events("delivered") == 20);
+  CHECK(h.attempts("success") == 20);
+  CHECK(h.metrics.deliveries_in_flight().Value() == 0);
+  CHECK(h.metrics.serialize().find("aws_billing_source_delivery_duration_seconds_count 20") !=
+        std::string::npos);
+  h.check_no_secret_in_logs();
+}
+
+TEST_CASE("deliverer: fails N times with 500/503/408 then succeeds; nothing lost") {
+  Harness h;
+  // Each event fails its first three attempts, then is accepted.
+  std::map<std::string, int> seen;
+  h.sink.script = [&](const Received& r, std::size_t) {
+    const int n = seen[r.headers.at("ce-id")]++;
+    static const unsigned kStatuses[] = {500, 503, 408};
+    return n < 3 ? reply(kStatuses[n]) : reply(202);
+  };
+  const auto r = h.deliver(make_many(10));
+  CHECK(r == delivery::DeliveryResult{10, 0, 0});
+  CHECK(h.sink.received.size() == 40);
+  for (const auto& [id, n] : seen)
+    CHECK(n == 4);
+  CHECK(h.attempts("retryable_status") == 30);
+  CHECK(h.attempts("success") == 10);
+  CHECK(h.events("delivered") == 10);
+  CHECK(h.events("failed") == 0);
+  h.check_no_secret_in_logs();
+}
+
+TEST_CASE("deliverer: 429 with Retry-After is honoured") {
+  Harness h;
+  h.options.backoff.max_retry_after = milliseconds{1000};
+  h.sink.script = [](const Received&, std::size_t i) {
+    if (i == 0) return reply(429, {{"Retry-After", "1"}});
+    if (i == 1) return reply(503, {{"Retry-After", "3600"}});  // capped to max_retry_after
+    return reply(200);
+  };
+  const auto r = h.deliver({make(1)});
+  CHECK(r == delivery::DeliveryResult{1, 0, 0});
+  CHECK(h.sink.received.size() == 3);
+  // The wait chosen is the Retry-After (the backoff alone would be at most 5 ms).
+  int honoured = 0;
+  for (const auto& l : h.log_lines) {
+    if (l.find("delivery attempt failed") != std::string::npos &&
+        l.find("1000") != std::string::npos)
+      ++honoured;
+  }
+  CHECK(honoured == 2);
+}
+
+TEST_CASE("deliverer: 400 sends the event to the dead-letter file (0600), no retry") {
+  Harness h;
+  h.sink.script = [](const Received& r, std::size_t) {
+    return r.headers.at("ce-id") == "id-1" ? reply(400) : reply(200);
+  };
+  auto batch = make_many(3);
+  batch[1] = make(1, "Bad \"quoted\"/name é 100%\r\nX-Evil: 1");
+  const auto r = h.deliver(batch);
+  CHECK(r == delivery::DeliveryResult{2, 1, 0});
+  CHECK(r.settled());  // the day may move on
+  CHECK(h.sink.received.size() == 3);
+  CHECK(h.attempts("permanent_status") == 1);
+  CHECK(h.events("dead_lettered") == 1);
+  const auto path = h.state / "dead-letter.jsonl";
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  std::ifstream in(path);
+  std::string line;
+  REQUIRE(std::getline(in, line));
+  events::Event back;
+  std::string error;
+  REQUIRE_MESSAGE(events::parse_structured(line, back, error), error);
+  CHECK(back == batch[1]);
+  CHECK_FALSE(std::getline(in, line));
+  h.check_no_secret_in_logs();
+}
+
+TEST_CASE("deliverer: a connection closed mid-response and a stall past the timeout are retried") {
+  Harness h;
+  h.options.timeout = milliseconds{300};
+  h.options.concurrency = 1;
+  h.sink.script = [](const Received&, std::size_t i) {
+    if (i == 0) return Action{Action::close_mid_response};
+    if (i == 1) return Action{Action::stall};
+    return reply(200);
+  };
+  const auto r = h.deliver({make(7)});
+  CHECK(r == delivery::DeliveryResult{1, 0, 0});
+  REQUIRE(h.sink.received.size() == 3);
+  for (const auto& req : h.sink.received)
+    CHECK(req.headers.at("ce-id") == "id-7");
+  CHECK(h.attempts("transport_error") == 2);
+  CHECK(h.attempts("success") == 1);
+  CHECK(h.sink.connections == 3);
+}
+
+TEST_CASE("deliverer: attempts exhausted -> failed, exactly send_event_attempts requests") {
+  Harness h;
+  h.options.max_attempts = 3;
+  h.sink.script = [](const Received&, std::size_t) { return reply(503); };
+  const auto r = h.deliver(make_many(2));
+  CHECK(r == delivery::DeliveryResult{0, 0, 2});
+  CHECK_FALSE(r.settled());
+  CHECK(h.sink.received.size() == 6);
+  CHECK(h.events("failed") == 2);
+  CHECK(h.attempts("retryable_status") == 6);
+  CHECK_FALSE(fs::exists(h.state / "dead-letter.jsonl"));
+}
+
+TEST_CASE("deliverer: a refused connection is retried until the attempts run out") {
+  Harness h;
+  {
+    asio::io_context other;
+    tcp::acceptor a(other, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    h.options.target = "http://127.0.0.1:" + std::to_string(a.local_endpoint().port()) + "/";
+  }  // closed: nothing listens there now
+  h.options.max_attempts = 2;
+  const auto r = h.deliver({make(1)});
+  CHECK(r == delivery::DeliveryResult{0, 0, 1});
+  CHECK(h.attempts("transport_error") == 2);
+}
+
+TEST_CASE("deliverer: stop() ends unbounded retries; unsettled events count as failed") {
+  Harness h;
+  h.options.max_attempts = 0;  // forever until stopped
+  h.options.backoff = {milliseconds{20}, milliseconds{20}, milliseconds{20}};
+  delivery::Deliverer d(h.ioc.get_executor(), h.options, h.metrics);
+  h.sink.script = [&](const Received&, std::size_t i) {
+    if (i == 5) d.stop();
+    return reply(500);
+  };
+  const auto r = h.run(d, make_many(6));
+  CHECK(d.stopped());
+  CHECK(r.delivered == 0);
+  CHECK(r.failed == 6);
+  CHECK(h.sink.received.size() >= 6);
+}
+
+TEST_CASE("deliverer: structured mode bodies parse back to the events") {
+  Harness h;
+  h.options.mode = config::DeliveryMode::structured;
+  auto batch = make_many(5);
+  batch.push_back(make(5, "Überwachung \"x\" / 100%"));
+  const auto r = h.deliver(batch);
+  CHECK(r == delivery::DeliveryResult{6, 0, 0});
+  std::vector<events::Event> back;
+  for (const auto& req : h.sink.received) {
+    CHECK(req.headers.at("content-type") == "application/cloudevents+json; charset=utf-8");
+    CHECK(req.headers.count("ce-id") == 0);
+    events::Event e;
+    std::string error;
+    REQUIRE_MESSAGE(events::parse_structured(req.body, e, error), error);
+    back.push_back(e);
+  }
+  std::sort(back.begin(), back.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  std::sort(batch.begin(), batch.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  CHECK(back == batch);
+}
+
+TEST_CASE(
+    "deliverer: batch mode sends batch_size events per request; a 400 dead-letters them all") {
+  Harness h;
+  h.options.mode = config::DeliveryMode::batch;
+  h.options.batch_size = 100;
+  h.options.concurrency = 4;
+  h.sink.script = [](const Received& r, std::size_t) {
+    return r.body.find("\"id-200\"") != std::string::npos ? reply(422) : reply(200);
+  };
+  const auto batch = make_many(250);
+  const auto r = h.deliver(batch);
+  CHECK(r == delivery::DeliveryResult{200, 50, 0});
+  REQUIRE(h.sink.received.size() == 3);
+  std::vector<events::Event> all;
+  for (const auto& req : h.sink.received) {
+    CHECK(req.headers.at("content-type") == "application/cloudevents-batch+json");
+    std::vector<events::Event> part;
+    std::string error;
+    REQUIRE_MESSAGE(events::parse_batch(req.body, part, error), error);
+    CHECK((part.size() == 100 || part.size() == 50));
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+    return std::stoi(a.id.substr(3)) < std::stoi(b.id.substr(3));
+  });
+  CHECK(all == batch);
+  std::ifstream in(h.state / "dead-letter.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(in, line);)
+    ++lines;
+  CHECK(lines == 50);
+}
+
+TEST_CASE("deliverer: bad options are clear errors") {
+  asio::io_context ioc;
+  metrics::Metrics m;
+  delivery::DelivererOptions o;
+  o.target = "ftp://example.invalid/";
+  CHECK_THROWS_AS(delivery::Deliverer(ioc.get_executor(), o, m), std::invalid_argument);
+  o.target = "http://127.0.0.1:1/";
+  o.headers = {{"Bad Name", "x"}};
+  CHECK_THROWS_AS(delivery::Deliverer(ioc.get_executor(), o, m), std::invalid_argument);
+  o.headers = {{"X-Ok", "line\r\nX-Injected: 1"}};
+  try {
+    delivery::Deliverer d(ioc.get_executor(), o, m);
+    FAIL("expected an error");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()).find("Injected") == std::string::npos);  // value never echoed
+  }
+  o.headers = {};
+  o.target = "https://127.0.0.1:1/";
+  o.tls.ca_file = "/nonexistent/ca.pem";
+  CHECK_THROWS_AS(delivery::Deliverer(ioc.get_executor(), o, m), std::runtime_error);
+}
+
+TEST_CASE("deliverer: an empty batch is settled at once; the dry-run sink reports delivered") {
+  Harness h;
+  CHECK(h.deliver({}) == delivery::DeliveryResult{});
+  CHECK(h.sink.received.empty());
+
+  std::ostringstream out;
+  delivery::DryRunSink dry(out);
+  delivery::DeliveryResult result;
+  asio::co_spawn(h.ioc, dry.deliver(make_many(3)),
+                 [&](std::exception_ptr, delivery::DeliveryResult r) { result = r; });
+  h.ioc.run_for(seconds{5});
+  CHECK(result == delivery::DeliveryResult{3, 0, 0});
+  const std::string text = out.str();
+  CHECK(std::count(text.begin(), text.end(), '\n') == 3);
+}
