@@ -22,6 +22,7 @@
 #include "aws/credentials.hpp"
 #include "common/json.hpp"
 #include "metrics/metrics.hpp"
+#include "net/http_client.hpp"
 
 namespace asio = boost::asio;
 using namespace sab;
@@ -99,6 +100,7 @@ TEST_CASE("aws live: Cost Explorer fetch" * doctest::skip()) {
   metrics::Metrics metrics;
   aws::CeClientOptions options;
   options.retry = {1, std::chrono::milliseconds{10}, std::chrono::milliseconds{20}};
+  options.tls.ca_file = env("SAB_LIVE_CA_FILE");
   aws::CostExplorerClient client(ioc.get_executor(), config,
                                  std::make_shared<aws::StaticCredentialProvider>(creds), metrics,
                                  options);
@@ -120,6 +122,34 @@ TEST_CASE("aws live: Cost Explorer fetch" * doctest::skip()) {
     std::cout << line << "}" << std::endl;
   }
   std::cout << "LIVE-REQUESTS " << client.requests_sent() << std::endl;
+}
+
+TEST_CASE("aws live: https GET" * doctest::skip()) {
+  // One GET through net::HttpClient with the CA file given: TLS verification as the Cost
+  // Explorer client uses it.
+  const auto url = net::parse_url(env("SAB_LIVE_URL"));
+  REQUIRE_MESSAGE(url, "run by tests/integration/test_aws_tls.py");
+  asio::io_context ioc;
+  std::string line;
+  try {
+    auto tls = net::make_client_tls_context({env("SAB_LIVE_CA_FILE"), false});
+    net::HttpClient client(ioc.get_executor(), *url, tls);
+    net::Response resp;
+    run(ioc, [&]() -> asio::awaitable<void> {
+      net::Request req;
+      req.method(boost::beast::http::verb::get);
+      req.target(url->target);
+      resp = co_await client.send(std::move(req), std::chrono::seconds(20), 1 << 20);
+    });
+    line = "LIVE-HTTP {\"status\":" + std::to_string(resp.result_int()) + "}";
+  } catch (const net::TransportError& e) {
+    line = "LIVE-ERROR {\"kind\":";
+    common::append_json_string(line, net::to_string(e.kind()));
+    line += ",\"message\":";
+    common::append_json_string(line, e.what());
+    line += "}";
+  }
+  std::cout << line << std::endl;
 }
 
 TEST_CASE("aws live: credential chain" * doctest::skip()) {
