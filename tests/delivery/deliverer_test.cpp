@@ -480,7 +480,10 @@ TEST_CASE("deliverer: an empty batch is settled at once; the dry-run sink report
   delivery::DryRunSink dry(out);
   delivery::DeliveryResult result;
   asio::co_spawn(h.ioc, dry.deliver(make_many(3)),
-                 [&](std::exception_ptr, delivery::DeliveryResult r) { result = r; });
+                 [&](std::exception_ptr, delivery::DeliveryResult r) {
+                   result = r;
+                   h.ioc.stop();
+                 });
   h.ioc.run_for(seconds{5});
   CHECK(result == delivery::DeliveryResult{3, 0, 0});
   const std::string text = out.str();
