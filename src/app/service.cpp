@@ -78,8 +78,7 @@ class Scheduler {
   asio::awaitable<void> check_credentials() {
     // Loading credentials bills nothing (no Cost Explorer request); it proves the chain works.
     try {
-      const auto credentials = co_await runtime_.credentials().get();
-      log::info("credentials loaded", {{"access_key_id", credentials.access_key_id}});
+      (void)co_await runtime_.credentials().get();
       not_ready_.clear();
       runtime_.metrics().ready().Set(1);
     } catch (const std::exception& e) {
