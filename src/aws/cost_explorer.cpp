@@ -175,8 +175,9 @@ common::CostPeriod parse_period(od::value value) {
 
 Page parse_page(std::string& body) {
   body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
-  // One parser per thread, reused: its buffers grow to the largest page seen.
-  thread_local od::parser parser;
+  // A parser per page: its buffers are sized to the page and freed with it, so one huge page
+  // does not pin its memory for the life of the process.
+  od::parser parser;
   Page page;
   od::document doc;
   if (auto ec = parser.iterate(body.data(), body.size(), body.capacity()).get(doc)) {

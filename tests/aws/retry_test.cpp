@@ -7,7 +7,7 @@
 using namespace sab::aws;
 using ms = std::chrono::milliseconds;
 
-TEST_CASE("retry: exponential backoff with full jitter, capped") {
+TEST_CASE("aws retry: exponential backoff with full jitter, capped") {
   const RetryPolicy p{6, ms{100}, ms{1000}};
   // The upper bound doubles per retry until the cap.
   CHECK(backoff_delay(p, 0, 0.999999) == ms{99});
@@ -32,7 +32,7 @@ TEST_CASE("retry: exponential backoff with full jitter, capped") {
   }
 }
 
-TEST_CASE("retry: which failures are retried, and how often") {
+TEST_CASE("aws retry: which failures are retried, and how often") {
   const RetryPolicy p{2, ms{1}, ms{1}};
   for (auto k : {FailureKind::throttled, FailureKind::server_error, FailureKind::transport_error,
                  FailureKind::bad_response}) {
