@@ -33,57 +33,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   bool stopped = false;
 
   Impl(asio::io_context& i, ServerOptions o, ServerHandlers h, metrics::Metrics& m)
-      : io(i), options(std::move(o)), handlers(std::move(h)), metrics(m), acceptor(i) {}
-
-  http::response<http::string_body> route(const http::request<http::empty_body>& req) {
-    http::response<http::string_body> res;
-    res.version(req.version());
-    res.keep_alive(req.keep_alive());
-    res.set(http::field::server, "source-aws-billing");
-    const std::string_view target = req.target();
-    const std::string_view path = target.substr(0, target.find('?'));
-    const bool known = path == "/healthz" || path == "/readyz" || path == "/metrics";
-    metrics.http_requests(known ? path : "other").Increment();
-    auto text = [&](http::status status, std::string body, std::string_view type) {
-      res.result(status);
-      res.set(http::field::content_type, type);
-      res.set(http::field::cache_control, "no-store");
-      res.body() = std::move(body);
-    };
-    if (!known) {
-      text(http::status::not_found, "not found\n", "text/plain; charset=utf-8");
-    } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      text(http::status::method_not_allowed, "method not allowed\n", "text/plain; charset=utf-8");
-      res.set(http::field::allow, "GET, HEAD");
-    } else if (path == "/healthz") {
-      text(http::status::ok, "ok\n", "text/plain; charset=utf-8");
-    } else if (path == "/readyz") {
-      std::string reason = handlers.not_ready_reason ? handlers.not_ready_reason() : "";
-      if (reason.empty()) {
-        text(http::status::ok, "ready\n", "text/plain; charset=utf-8");
-      } else {
-        text(http::status::service_unavailable, reason + "\n", "text/plain; charset=utf-8");
-      }
-    } else {
-      text(http::status::ok, handlers.metrics_text ? handlers.metrics_text() : "",
-           "text/plain; version=0.0.4; charset=utf-8");
+      : io(i), options(std::move(o)), handlers(std::move(h)), metrics(m), acceptor(i) {
+    if (!handlers.count) {
+      handlers.count = [this](std::string_view path) { metrics.http_requests(path).Increment(); };
     }
-    res.prepare_payload();
-    if (req.method() == http::verb::head) {
-      // Content-Length stays that of the GET answer; the body is not sent.
-      res.body().clear();
-    }
-    return res;
-  }
-
-  static http::response<http::string_body> error_response(http::status status,
-                                                          std::string_view body) {
-    http::response<http::string_body> res{status, 11};
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
-    res.body() = body;
-    res.keep_alive(false);
-    res.prepare_payload();
-    return res;
   }
 
   asio::awaitable<void> session(tcp::socket socket) {
@@ -112,13 +65,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       if (ec) {
         const bool too_big = ec == http::error::header_limit || ec == http::error::body_limit ||
                              ec == http::error::buffer_overflow;
-        auto res = too_big ? error_response(http::status::payload_too_large, "request too large\n")
-                           : error_response(http::status::bad_request, "bad request\n");
+        auto res = error_response(too_big);
         stream.expires_after(std::chrono::seconds(5));
         co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
         break;
       }
-      auto res = route(parser.get());
+      auto res = route(parser.get(), handlers);
       stream.expires_after(options.read_timeout);
       auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
       if (wec || !res.keep_alive()) break;

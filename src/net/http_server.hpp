@@ -10,6 +10,7 @@
 #include <string>
 
 #include "metrics/metrics.hpp"
+#include "net/http_routes.hpp"
 
 namespace sab::net {
 
@@ -17,14 +18,8 @@ struct ServerOptions {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
   std::chrono::milliseconds read_timeout{10'000};  // a whole request must arrive within this
-  std::size_t max_request_bytes = 8 * 1024;        // header block; bodies are not accepted
+  std::size_t max_request_bytes = kMaxRequestHeaderBytes;  // header block; no bodies accepted
   std::size_t max_connections = 1024;
-};
-
-struct ServerHandlers {
-  std::function<std::string()> metrics_text;
-  // Empty when ready; else the one-line reason for 503.
-  std::function<std::string()> not_ready_reason;
 };
 
 // The service's own endpoints: /healthz, /readyz, /metrics. Plain HTTP/1.1 with keep-alive.
