@@ -1,0 +1,51 @@
+{{/* The chart name, or nameOverride. */}}
+{{- define "source-aws-billing.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The resource name: fullnameOverride, else release name + chart name. */}}
+{{- define "source-aws-billing.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Labels of every resource. */}}
+{{- define "source-aws-billing.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "source-aws-billing.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Labels that select the pod. */}}
+{{- define "source-aws-billing.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "source-aws-billing.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The ServiceAccount's name. */}}
+{{- define "source-aws-billing.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "source-aws-billing.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding the AWS keys: existingSecret, else the chart's own. */}}
+{{- define "source-aws-billing.secretName" -}}
+{{- default (include "source-aws-billing.fullname" .) .Values.aws.existingSecret }}
+{{- end }}
+
+{{/* The port of config.listen (host:port); 8080 when not set. */}}
+{{- define "source-aws-billing.port" -}}
+{{- splitList ":" (default "0.0.0.0:8080" .Values.config.listen) | last | int }}
+{{- end }}
