@@ -1,0 +1,232 @@
+"""Helpers of the test_ship_* tests: the repository's shipping files read as the tools read them.
+
+Pure functions (no network, no child processes): a Dockerfile reader, Docker's .dockerignore
+matching rules, the Prometheus text format's metric families, and the key paths and comments of
+a YAML file.
+"""
+import os
+import re
+import shlex
+
+import yaml
+
+from common import SOURCE_DIR
+
+
+def source_path(*parts):
+    return os.path.join(SOURCE_DIR, *parts)
+
+
+def read(*parts):
+    with open(source_path(*parts), encoding="utf-8") as f:
+        return f.read()
+
+
+def default_config_path():
+    """kDefaultConfigPath of src/config/config.hpp: the path the binary reads by default."""
+    m = re.search(r'kDefaultConfigPath\s*=\s*"([^"]+)"', read("src", "config", "config.hpp"))
+    assert m, "kDefaultConfigPath not found in src/config/config.hpp"
+    return m.group(1)
+
+
+# ---- Dockerfile ------------------------------------------------------------------------------
+
+def dockerfile_instructions(text):
+    """[(INSTRUCTION, arguments)] with line continuations joined and comments dropped."""
+    out, current = [], ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not current and (not stripped or stripped.startswith("#")):
+            continue
+        if current and stripped.startswith("#"):
+            continue  # a comment inside a continued instruction
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        current += stripped
+        word, _, rest = current.partition(" ")
+        out.append((word.upper(), rest.strip()))
+        current = ""
+    return out
+
+
+def dockerfile_stages(text):
+    """[{'from': image, 'name': alias or None, 'instructions': [...]}] in order."""
+    stages = []
+    for word, rest in dockerfile_instructions(text):
+        if word == "FROM":
+            parts = rest.split()
+            name = parts[2] if len(parts) >= 3 and parts[1].upper() == "AS" else None
+            stages.append({"from": parts[0], "name": name, "instructions": []})
+        elif stages:
+            stages[-1]["instructions"].append((word, rest))
+    return stages
+
+
+def apt_packages(stage):
+    """Packages named by `apt-get install` in a stage's RUN instructions."""
+    packages = []
+    for word, rest in stage["instructions"]:
+        if word != "RUN":
+            continue
+        for command in re.split(r"&&|;", rest):
+            tokens = shlex.split(command)
+            if len(tokens) >= 2 and tokens[0] == "apt-get" and "install" in tokens:
+                packages += [t for t in tokens[tokens.index("install") + 1:] if not t.startswith("-")]
+    return packages
+
+
+def env_of(stage):
+    env = {}
+    for word, rest in stage["instructions"]:
+        if word == "ENV":
+            for token in shlex.split(rest):
+                key, sep, value = token.partition("=")
+                if sep:
+                    env[key] = value
+    return env
+
+
+def setup_packages():
+    """The packages=(...) list of .ci/setup.sh."""
+    m = re.search(r"packages=\((.*?)\)", read(".ci", "setup.sh"), re.S)
+    assert m, "packages=(...) not found in .ci/setup.sh"
+    return m.group(1).split()
+
+
+# ---- .dockerignore (the rules of Docker's pattern matcher) ------------------------------------
+
+def _glob_regex(pattern):
+    """Go's filepath.Match syntax plus Docker's '**' as a regular expression."""
+    out, i = "", 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**", i):
+            out += ".*"
+            i += 2
+            continue
+        if c == "*":
+            out += "[^/]*"
+        elif c == "?":
+            out += "[^/]"
+        elif c == "[":
+            j = pattern.find("]", i)
+            out += pattern[i:j + 1] if j > i else re.escape(c)
+            i = j if j > i else i
+        else:
+            out += re.escape(c)
+        i += 1
+    return re.compile(out + r"\Z")
+
+
+def dockerignore_rules(text):
+    rules = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        pattern = os.path.normpath(line[1:] if negate else line).lstrip("/")
+        rules.append((negate, _glob_regex(pattern)))
+    return rules
+
+
+def dockerignore_excludes(rules, path):
+    """True when `path` (relative, '/'-separated) stays out of the build context. As Docker: the
+    last pattern matching the path or one of its parent directories decides."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    excluded = False
+    for negate, regex in rules:
+        if any(regex.match(c) for c in candidates):
+            excluded = not negate
+    return excluded
+
+
+# ---- Prometheus text format -----------------------------------------------------------------
+
+def metric_families(text):
+    """{name: {'type': ..., 'help': ..., 'samples': [(sample name, labels dict, value)]}}."""
+    families = {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            name, _, help_text = line[7:].partition(" ")
+            families.setdefault(name, {"type": None, "help": None, "samples": []})["help"] = help_text
+        elif line.startswith("# TYPE "):
+            name, _, kind = line[7:].partition(" ")
+            families.setdefault(name, {"type": None, "help": None, "samples": []})["type"] = kind
+        elif line and not line.startswith("#"):
+            m = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)", line)
+            if not m:
+                continue
+            sample = m.group(1)
+            labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(3) or ""))
+            base = re.sub(r"_(bucket|sum|count)\Z", "", sample)
+            family = sample if sample in families else base
+            families.setdefault(family, {"type": None, "help": None, "samples": []})["samples"].append(
+                (sample, labels, float(m.group(4))))
+    return families
+
+
+def naming_problems(families, prefix="aws_billing_source_"):
+    """Deviations from the Prometheus naming conventions, one message each."""
+    problems = []
+    units = ("_seconds", "_bytes", "_total", "_info", "_timestamp_seconds")
+    for name, f in sorted(families.items()):
+        kind = f["type"]
+        if not name.startswith(prefix):
+            problems.append(f"{name}: does not start with {prefix}")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            problems.append(f"{name}: not snake_case")
+        if kind == "counter" and not name.endswith("_total"):
+            problems.append(f"{name}: a counter whose name does not end in _total")
+        if kind != "counter" and name.endswith("_total"):
+            problems.append(f"{name}: a {kind} whose name ends in _total")
+        if kind in ("histogram", "summary") and not name.endswith(units):
+            problems.append(f"{name}: a {kind} without a unit suffix")
+        if "_seconds" in name and not name.endswith(("_seconds", "_seconds_total")):
+            problems.append(f"{name}: the unit is not the suffix")
+        for bad in ("_milliseconds", "_ms", "_minutes", "_hours", "_kilobytes", "_megabytes"):
+            if bad + "_" in name + "_":
+                problems.append(f"{name}: not a base unit ({bad[1:]})")
+        if name.endswith("_info") and kind != "gauge":
+            problems.append(f"{name}: an info metric that is not a gauge")
+        if not f["help"]:
+            problems.append(f"{name}: no HELP text")
+    return problems
+
+
+# ---- YAML keys and their comments ------------------------------------------------------------
+
+def yaml_key_paths(data, prefix=""):
+    """Every mapping key path of a parsed YAML value ('a.b.c'); lists are not descended."""
+    paths = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            paths.append(path)
+            paths += yaml_key_paths(value, path)
+    return paths
+
+
+def uncommented_keys(text):
+    """Key paths of block mappings with neither a comment line right above nor a trailing one."""
+    lines = text.splitlines()
+    missing = []
+
+    def commented(line_no):
+        if "#" in lines[line_no].split(":", 1)[-1]:
+            return True
+        # The line right above; a blank line separates a comment from the key.
+        return line_no > 0 and lines[line_no - 1].lstrip().startswith("#")
+
+    def walk(node, prefix):
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                path = f"{prefix}.{key.value}" if prefix else key.value
+                if not commented(key.start_mark.line):
+                    missing.append(path)
+                walk(value, path)
+
+    walk(yaml.compose(text), "")
+    return missing
