@@ -78,7 +78,7 @@ Deliverer::Deliverer(asio::any_io_executor executor, DelivererOptions options,
       random_(std::move(random)),
       now_(std::move(now)),
       dead_letter_(options_.state_dir),
-      stop_timer_(executor_, asio::steady_timer::time_point::max()) {
+      stop_(std::make_shared<StopState>(executor_)) {
   auto url = net::parse_url(options_.target);
   if (!url)
     throw std::invalid_argument("delivery target is not an http(s) URL: " + options_.target);
@@ -101,8 +101,8 @@ Deliverer::Deliverer(asio::any_io_executor executor, DelivererOptions options,
 Deliverer::~Deliverer() = default;
 
 void Deliverer::stop() {
-  stopped_.store(true);
-  asio::post(executor_, [this] { stop_timer_.cancel(); });
+  stop_->stopped.store(true);
+  asio::post(executor_, [stop = stop_] { stop->timer.cancel(); });
 }
 
 std::unique_ptr<net::HttpClient> Deliverer::acquire_client() {
@@ -127,12 +127,12 @@ void Deliverer::settle(Run& run, std::size_t count, std::string_view result) {
 }
 
 asio::awaitable<bool> Deliverer::sleep(std::chrono::milliseconds delay) {
-  if (stopped_) co_return false;
+  if (stopped()) co_return false;
   if (delay.count() <= 0) co_return true;
   asio::steady_timer timer(executor_, delay);
   auto which = co_await (timer.async_wait(asio::as_tuple(asio::use_awaitable)) ||
-                         stop_timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
-  co_return which.index() == 0 && !stopped_;
+                         stop_->timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  co_return which.index() == 0 && !stopped();
 }
 
 asio::awaitable<DeliveryResult> Deliverer::deliver(std::vector<events::Event> batch) {
@@ -179,7 +179,7 @@ asio::awaitable<DeliveryResult> Deliverer::deliver(std::vector<events::Event> ba
 
 asio::awaitable<void> Deliverer::worker(std::shared_ptr<Run> run) {
   auto client = acquire_client();
-  while (!stopped_ && run->next < run->batch.size()) {
+  while (!stopped() && run->next < run->batch.size()) {
     const std::size_t begin = run->next;
     const std::size_t end = std::min(run->batch.size(), begin + run->unit_size);
     run->next = end;
@@ -215,7 +215,9 @@ asio::awaitable<void> Deliverer::send_unit(net::HttpClient& client, Run& run, st
         break;
     }
     net::Request request{http::verb::post, url_.target, 11};
-    request.set(http::field::content_type, encoded.content_type);
+    if (!encoded.content_type.empty()) {
+      request.set(http::field::content_type, encoded.content_type);
+    }
     for (const auto& [name, value] : encoded.headers)
       request.set(name, value);
     for (const auto& [name, value] : options_.headers)
@@ -276,7 +278,7 @@ asio::awaitable<void> Deliverer::send_unit(net::HttpClient& client, Run& run, st
     }
 
     metrics_.delivery_attempts(response ? "retryable_status" : "transport_error").Increment();
-    const bool again = may_retry(attempt, options_.max_attempts) && !stopped_;
+    const bool again = may_retry(attempt, options_.max_attempts) && !stopped();
     const auto delay = next_delay(options_.backoff, attempt, retry_after, random_);
     if (response) {
       log::warn("delivery attempt failed", {{"status", status},
@@ -292,8 +294,8 @@ asio::awaitable<void> Deliverer::send_unit(net::HttpClient& client, Run& run, st
                                             {"retry_in_ms", again ? delay.count() : -1}});
     }
     if (!again || !co_await sleep(delay)) {
-      log::error(stopped_ ? "delivery stopped; events not delivered"
-                          : "delivery attempts exhausted; events not delivered",
+      log::error(stopped() ? "delivery stopped; events not delivered"
+                           : "delivery attempts exhausted; events not delivered",
                  {{"attempts", attempt}, {"events", count}, {"first_id", first.id}});
       settle(run, count, "failed");
       co_return;

@@ -59,7 +59,7 @@ class Deliverer : public EventSink {
 
   boost::asio::awaitable<DeliveryResult> deliver(std::vector<events::Event> batch) override;
   void stop() override;
-  bool stopped() const { return stopped_.load(); }
+  bool stopped() const { return stop_->stopped.load(); }
 
   const DelivererOptions& options() const { return options_; }
 
@@ -80,8 +80,14 @@ class Deliverer : public EventSink {
   net::Url url_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
   DeadLetter dead_letter_;
-  boost::asio::steady_timer stop_timer_;  // never expires; cancelled by stop()
-  std::atomic<bool> stopped_{false};
+  // Shared with handlers posted by stop(), which may run after the Deliverer is gone.
+  struct StopState {
+    explicit StopState(const boost::asio::any_io_executor& ex)
+        : timer(ex, boost::asio::steady_timer::time_point::max()) {}
+    boost::asio::steady_timer timer;  // never expires; cancelled by stop()
+    std::atomic<bool> stopped{false};
+  };
+  std::shared_ptr<StopState> stop_;
   std::vector<std::unique_ptr<net::HttpClient>> idle_clients_;
 };
 

@@ -339,8 +339,8 @@ TEST_CASE("deliverer: a connection closed mid-response and a stall past the time
   h.options.timeout = milliseconds{300};
   h.options.concurrency = 1;
   h.sink.script = [](const Received&, std::size_t i) {
-    if (i == 0) return Action{Action::close_mid_response};
-    if (i == 1) return Action{Action::stall};
+    if (i == 0) return Action{Action::close_mid_response, 0, {}};
+    if (i == 1) return Action{Action::stall, 0, {}};
     return reply(200);
   };
   const auto r = h.deliver({make(7)});

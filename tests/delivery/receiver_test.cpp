@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <random>
 
 #include "app/log.hpp"
@@ -57,7 +58,7 @@ std::string find_on_path(const std::string& name) {
 // `node server.js` as a child process; its stdin is a pipe from us, so it also ends if we die.
 class NodeReceiver {
  public:
-  NodeReceiver() {
+  explicit NodeReceiver(std::vector<std::string> extra_args = {}) {
     const fs::path dir = fs::path(SAB_SOURCE_DIR) / "tests" / "receiver";
     const std::string node = find_on_path("node");
     if (node.empty()) {
@@ -78,8 +79,13 @@ class NodeReceiver {
     posix_spawn_file_actions_adddup2(&actions, in[0], 0);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     const std::string script = (dir / "server.js").string();
-    char* argv[] = {const_cast<char*>(node.c_str()), const_cast<char*>(script.c_str()), nullptr};
-    const int rc = posix_spawn(&pid_, node.c_str(), &actions, nullptr, argv, environ);
+    std::vector<std::string> args{node, script};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, node.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(in[0]);
     ::close(out[1]);
@@ -127,8 +133,9 @@ class NodeReceiver {
 
   bool ok() const { return problem_.empty(); }
   const std::string& problem() const { return problem_; }
-  std::string url(std::string_view path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
+  std::string url(std::string_view path, bool tls = false) const {
+    return std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) +
+           std::string(path);
   }
 
  private:
@@ -187,18 +194,22 @@ std::vector<events::Event> nasty_events() {
   return out;
 }
 
+// FAILS under CI=true, else says the case is skipped. Returns true when the case can run.
+bool can_run(const std::string& problem, const char* what) {
+  if (problem.empty()) return true;
+  const char* ci = std::getenv("CI");
+  if (ci != nullptr && std::string_view(ci) == "true") {
+    FAIL(what << " cannot run: " << problem);
+  }
+  MESSAGE("SKIPPED " << what << ": " << problem);
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("receiver: every content mode is parsed back by the cloudevents SDK exactly as sent") {
   NodeReceiver receiver;
-  if (!receiver.ok()) {
-    const char* ci = std::getenv("CI");
-    if (ci != nullptr && std::string_view(ci) == "true") {
-      FAIL("receiver test cannot run: " << receiver.problem());
-    }
-    MESSAGE("SKIPPED receiver test (CloudEvents SDK round trip): " << receiver.problem());
-    return;
-  }
+  if (!can_run(receiver.problem(), "receiver test (CloudEvents SDK round trip)")) return;
   log::set_sink([](std::string_view) {});
   const auto sent = nasty_events();
   REQUIRE(sent.size() == 11);
@@ -276,4 +287,91 @@ TEST_CASE("receiver: every content mode is parsed back by the cloudevents SDK ex
   CHECK(metrics.delivery_attempts("retryable_status").Value() == 6);
   CHECK(metrics.events("delivered").Value() == 33);
   CHECK(metrics.events("failed").Value() == 0);
+}
+
+TEST_CASE("receiver: https target, verified against delivery.ca_file") {
+  const auto dir =
+      fs::temp_directory_path() / ("sab-tls-" + std::to_string(std::random_device{}()));
+  fs::create_directories(dir);
+  const std::string cert = (dir / "cert.pem").string();
+  const std::string key = (dir / "key.pem").string();
+  // A self-signed certificate for 127.0.0.1, made by the openssl command line tool.
+  const std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1"
+      " -addext subjectAltName=IP:127.0.0.1 -keyout '" +
+      key + "' -out '" + cert + "' >/dev/null 2>&1";
+  std::string problem;
+  if (find_on_path("openssl").empty() || std::system(cmd.c_str()) != 0) {
+    problem = "the openssl command cannot make a test certificate";
+  }
+  std::optional<NodeReceiver> receiver;
+  if (problem.empty()) {
+    receiver.emplace(std::vector<std::string>{"--tls-cert", cert, "--tls-key", key});
+    problem = receiver->problem();
+  }
+  if (!can_run(problem, "https receiver test")) {
+    fs::remove_all(dir);
+    return;
+  }
+  log::set_sink([](std::string_view) {});
+  const auto sent = nasty_events();
+  asio::io_context ioc;
+  metrics::Metrics metrics;
+  bool done = false;
+  std::exception_ptr error;
+  std::vector<delivery::DeliveryResult> results;
+
+  auto scenario = [&]() -> asio::awaitable<void> {
+    net::HttpClient control(ioc.get_executor(), *net::parse_url(receiver->url("/", true)),
+                            net::make_client_tls_context({cert, false}));
+    delivery::DelivererOptions o;
+    o.target = receiver->url("/sink", true);
+    o.mode = config::DeliveryMode::structured;
+    o.concurrency = 2;
+    o.timeout = seconds{10};
+    o.state_dir = (dir / "state").string();
+    o.backoff = {milliseconds{1}, milliseconds{2}, milliseconds{2}};
+    // 1. Trusted through ca_file.
+    o.tls = {cert, false};
+    {
+      delivery::Deliverer d(ioc.get_executor(), o, metrics);
+      results.push_back(co_await d.deliver(sent));
+    }
+    // 2. The system CAs do not know this certificate: TLS errors, retried, then failed.
+    o.tls = {"", false};
+    o.max_attempts = 2;
+    {
+      delivery::Deliverer d(ioc.get_executor(), o, metrics);
+      std::vector<events::Event> one(sent.begin(), sent.begin() + 1);
+      results.push_back(co_await d.deliver(std::move(one)));
+    }
+    // 3. insecure_skip_verify.
+    o.tls = {"", true};
+    o.max_attempts = 0;
+    o.mode = config::DeliveryMode::batch;
+    {
+      delivery::Deliverer d(ioc.get_executor(), o, metrics);
+      results.push_back(co_await d.deliver(sent));
+    }
+    const auto got = co_await call(control, http::verb::get, "/events");
+    CHECK(got.at("errors").as_array().empty());
+    CHECK(got.at("events").as_array().size() == 2 * sent.size());
+  };
+  asio::co_spawn(ioc, scenario(), [&](std::exception_ptr e) {
+    error = e;
+    done = true;
+    ioc.stop();
+  });
+  ioc.run_for(seconds{60});
+  log::set_sink(nullptr);
+  receiver.reset();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  REQUIRE(done);
+  if (error) std::rethrow_exception(error);
+  REQUIRE(results.size() == 3);
+  CHECK(results[0] == delivery::DeliveryResult{sent.size(), 0, 0});
+  CHECK(results[1] == delivery::DeliveryResult{0, 0, 1});
+  CHECK(results[2] == delivery::DeliveryResult{sent.size(), 0, 0});
+  CHECK(metrics.delivery_attempts("transport_error").Value() == 2);
 }

@@ -4,7 +4,8 @@
 // fills in missing attributes (id, time, specversion), the raw request is checked too: the required
 // attributes must be present in the ce- headers (binary mode) or in the JSON (structured, batch).
 //
-//   node server.js [--port N]      prints {"port": N} on stdout once listening on 127.0.0.1
+//   node server.js [--port N] [--tls-cert FILE --tls-key FILE]
+//        prints {"port": N} on stdout once listening on 127.0.0.1 (HTTPS with --tls-cert)
 //   POST /control {"reset": true} | {"fail": n, "status": 503, "retryAfter": "1"}
 //        the next n event requests are answered with `status` (not recorded)
 //   GET /events   {"events": [...], "errors": [...], "requests": n, "failed": n}
@@ -15,7 +16,9 @@
 //   {mode, specversion, id, source, type, subject, time, sdkTime, datacontenttype, estimated, data}
 "use strict";
 
+const fs = require("fs");
 const http = require("http");
+const https = require("https");
 const { HTTP } = require("cloudevents");
 
 let events = [];
@@ -110,7 +113,12 @@ function reply(res, status, obj, extra) {
   res.end(body);
 }
 
-const server = http.createServer((req, res) => {
+function arg(name) {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+function handler(req, res) {
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
@@ -157,11 +165,13 @@ const server = http.createServer((req, res) => {
       return reply(res, 400, { error: String(err) });
     }
   });
-});
+}
 
-let port = 0;
-const i = process.argv.indexOf("--port");
-if (i > 0) port = Number(process.argv[i + 1]);
+const port = Number(arg("--port") || 0);
+const server = arg("--tls-cert")
+  ? https.createServer({ cert: fs.readFileSync(arg("--tls-cert")), key: fs.readFileSync(arg("--tls-key")) },
+                       handler)
+  : http.createServer(handler);
 server.keepAliveTimeout = 30000;
 server.listen(port, "127.0.0.1", () => {
   process.stdout.write(JSON.stringify({ port: server.address().port }) + "\n");
