@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <charconv>
 #include <fstream>
@@ -395,28 +397,47 @@ boost::asio::awaitable<Credentials> ChainCredentialProvider::sts_call(std::strin
   std::shared_ptr<boost::asio::ssl::context> tls;
   if (url->tls) tls = net::make_client_tls_context({options_.ca_file, false});
   net::HttpClient client(executor_, *url, tls);
-  net::Request req;
-  req.method(boost::beast::http::verb::post);
-  req.target(url->target.empty() ? "/" : url->target);
-  req.set(boost::beast::http::field::host, url->host_header);
-  req.set(boost::beast::http::field::content_type,
-          "application/x-www-form-urlencoded; charset=utf-8");
-  req.set(boost::beast::http::field::accept, "application/xml");
-  req.body() = std::move(body);
-  if (signer != nullptr) sign(req, *signer, endpoint.region, "sts", options_.clock());
-  net::Response resp;
-  try {
-    resp = co_await client.send(std::move(req), options_.sts_timeout, 1024 * 1024);
-  } catch (const net::TransportError& e) {
-    throw CredentialError("STS request to " + url->host_header + " failed: " + e.what());
+  const auto random = default_random();
+  for (int retries = 0;; ++retries) {
+    net::Request req;
+    req.method(boost::beast::http::verb::post);
+    req.target(url->target.empty() ? "/" : url->target);
+    req.set(boost::beast::http::field::host, url->host_header);
+    req.set(boost::beast::http::field::content_type,
+            "application/x-www-form-urlencoded; charset=utf-8");
+    req.body() = body;
+    if (signer != nullptr) sign(req, *signer, endpoint.region, "sts", options_.clock());
+    std::string problem;
+    try {
+      net::Response resp = co_await client.send(std::move(req), options_.sts_timeout, 1024 * 1024);
+      const unsigned status = resp.result_int();
+      if (status / 100 == 2) {
+        Credentials c = parse_sts_response(resp.body());
+        OPENSSL_cleanse(resp.body().data(), resp.body().size());
+        OPENSSL_cleanse(body.data(), body.size());
+        co_return c;
+      }
+      const std::string code = xml_element(resp.body(), "Code").value_or("");
+      const std::string message = xml_element(resp.body(), "Message").value_or("");
+      problem = "STS answered HTTP " + std::to_string(status) + (code.empty() ? "" : " " + code) +
+                (message.empty() ? "" : ": " + message);
+      const bool transient = status >= 500 || status == 429 || code == "Throttling" ||
+                             code == "ThrottlingException" || code == "IDPCommunicationError";
+      if (!transient || retries >= options_.sts_retry.max_retries) {
+        throw CredentialError(problem);
+      }
+    } catch (const net::TransportError& e) {
+      problem = "STS request to " + url->host_header + " failed: " + e.what();
+      if (e.kind() == net::TransportErrorKind::tls || retries >= options_.sts_retry.max_retries) {
+        throw CredentialError(problem);
+      }
+    }
+    const auto delay = backoff_delay(options_.sts_retry, retries, random());
+    log::warn("STS request failed; retrying",
+              {{"error", problem}, {"delay_ms", static_cast<std::int64_t>(delay.count())}});
+    boost::asio::steady_timer timer(executor_, delay);
+    co_await timer.async_wait(boost::asio::use_awaitable);
   }
-  Credentials c = parse_sts_response(resp.body());
-  OPENSSL_cleanse(resp.body().data(), resp.body().size());
-  if (resp.result_int() / 100 != 2) {
-    wipe(c);
-    throw CredentialError("STS answered HTTP " + std::to_string(resp.result_int()));
-  }
-  co_return c;
 }
 
 boost::asio::awaitable<Credentials> ChainCredentialProvider::fetch() {

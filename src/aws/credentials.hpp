@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "aws/retry.hpp"
 #include "config/config.hpp"
 
 namespace sab::metrics {
@@ -147,11 +148,15 @@ struct ChainOptions {
   WallClock clock = [] { return std::chrono::system_clock::now(); };
   FileReader read_file = real_file_reader();
   std::chrono::milliseconds sts_timeout{30'000};
+  // STS transport errors, 5xx and throttling are retried this often (then the get() fails and the
+  // next get() tries again).
+  RetryPolicy sts_retry{2, std::chrono::milliseconds{500}, std::chrono::milliseconds{2000}};
   int duration_seconds = 3600;
   std::string ca_file;  // for an https STS endpoint; empty: system CAs
 };
 
-// The SDK chain plus optional AssumeRole on top (see the top of this file).
+// The SDK chain plus optional AssumeRole on top (see the top of this file). Use it from one
+// strand: concurrent get() calls during a refresh would each call STS.
 class ChainCredentialProvider : public CredentialProvider {
  public:
   ChainCredentialProvider(boost::asio::any_io_executor executor, const config::Config& config,

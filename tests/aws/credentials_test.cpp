@@ -5,7 +5,11 @@
 
 #include <doctest/doctest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <map>
+
+#include "metrics/metrics.hpp"
 
 using namespace sab;
 using namespace std::chrono;
@@ -208,4 +212,64 @@ TEST_CASE("credentials: temporary credentials are refreshed 5 minutes before exp
   CHECK(c.secret_access_key.empty());
   CHECK(c.session_token.empty());
   CHECK(c.access_key_id == "A");
+}
+
+namespace {
+
+// Runs provider.get() to completion on a fresh io_context.
+aws::Credentials get_now(aws::CredentialProvider& p, boost::asio::io_context& ioc) {
+  aws::Credentials out;
+  std::exception_ptr error;
+  boost::asio::co_spawn(
+      ioc, [&]() -> boost::asio::awaitable<void> { out = co_await p.get(); },
+      [&](std::exception_ptr e) { error = e; });
+  ioc.run_for(std::chrono::seconds(30));
+  ioc.restart();
+  if (error) std::rethrow_exception(error);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("credentials: the chain provider without STS") {
+  boost::asio::io_context ioc;
+  metrics::Metrics m;
+  config::Config c;
+  c.secret = {"AKIDCONF", "conf-secret", ""};
+  aws::ChainOptions o;
+  o.read_file = files_of({});
+  {
+    aws::ChainCredentialProvider p(ioc.get_executor(), c, env_of({}), &m, o);
+    const auto creds = get_now(p, ioc);
+    CHECK(creds.access_key_id == "AKIDCONF");
+    CHECK(creds.secret_access_key == "conf-secret");
+    CHECK_FALSE(creds.expiration);
+    CHECK(get_now(p, ioc).access_key_id == "AKIDCONF");
+    // Static keys are not "refreshes".
+    CHECK(m.credential_refreshes("success").Value() == 0);
+  }
+  c.secret = {};
+  {
+    aws::ChainCredentialProvider p(ioc.get_executor(), c, env_of({}), &m, o);
+    try {
+      get_now(p, ioc);
+      FAIL("expected an error");
+    } catch (const aws::CredentialError& e) {
+      CHECK(std::string(e.what()).find("no AWS credentials") != std::string::npos);
+    }
+  }
+  {
+    // Web identity with an unreadable token file: a counted failure, a clear message.
+    aws::ChainCredentialProvider p(ioc.get_executor(), c,
+                                   env_of({{"AWS_ROLE_ARN", "arn:aws:iam::1:role/r"},
+                                           {"AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token"}}),
+                                   &m, o);
+    try {
+      get_now(p, ioc);
+      FAIL("expected an error");
+    } catch (const aws::CredentialError& e) {
+      CHECK(std::string(e.what()).find("/nonexistent/token") != std::string::npos);
+    }
+    CHECK(m.credential_refreshes("failure").Value() == 1);
+  }
 }

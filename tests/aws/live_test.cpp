@@ -181,14 +181,27 @@ TEST_CASE("aws live: credential chain" * doctest::skip()) {
   config.external_id = env("SAB_LIVE_EXTERNAL_ID");
   asio::io_context ioc;
   metrics::Metrics metrics;
-  aws::ChainCredentialProvider provider(ioc.get_executor(), config, config::process_env(),
-                                        &metrics);
+  // The provider's clock can be moved forward to check the refresh before expiry.
+  std::chrono::seconds offset{0};
+  aws::ChainOptions options;
+  options.clock = [&offset] { return std::chrono::system_clock::now() + offset; };
+  options.sts_retry = {1, std::chrono::milliseconds{10}, std::chrono::milliseconds{20}};
+  aws::ChainCredentialProvider provider(ioc.get_executor(), config, config::process_env(), &metrics,
+                                        options);
   std::string line;
   try {
-    aws::Credentials first, second;
+    aws::Credentials first, second, third;
+    bool advanced = false;
     run(ioc, [&]() -> asio::awaitable<void> {
       first = co_await provider.get();
       second = co_await provider.get();  // cached: no second STS call
+      if (first.expiration) {
+        // 4 minutes before expiry: inside the 5-minute margin, so the next get() refreshes.
+        offset = std::chrono::duration_cast<std::chrono::seconds>(
+            *first.expiration - std::chrono::system_clock::now() - std::chrono::minutes(4));
+        advanced = true;
+        third = co_await provider.get();
+      }
     });
     line = "LIVE-CREDS {\"access_key_id\":";
     common::append_json_string(line, first.access_key_id);
@@ -197,6 +210,8 @@ TEST_CASE("aws live: credential chain" * doctest::skip()) {
     line += ",\"expires\":" + std::string(first.expiration ? "true" : "false");
     line += ",\"cached\":" +
             std::string(second.access_key_id == first.access_key_id ? "true" : "false");
+    line += ",\"refreshed_key\":";
+    common::append_json_string(line, advanced ? third.access_key_id : "");
   } catch (const aws::CredentialError& e) {
     line = "LIVE-CREDS {\"error\":";
     common::append_json_string(line, e.what());

@@ -172,8 +172,11 @@ class StsCredentialChain(MotoTestCase):
         self.assertNotIn("error", creds, out)
         self.assertTrue(creds["access_key_id"].startswith("ASIA"), creds)
         self.assertTrue(creds["has_secret"] and creds["has_token"] and creds["expires"])
-        self.assertTrue(creds["cached"])
-        self.assertEqual(creds["refresh_success"], 1)  # the second get() came from the cache
+        self.assertTrue(creds["cached"])  # the second get() came from the cache
+        # 4 minutes before expiry the third get() fetched new credentials.
+        self.assertTrue(creds["refreshed_key"].startswith("ASIA"), creds)
+        self.assertNotEqual(creds["refreshed_key"], creds["access_key_id"])
+        self.assertEqual(creds["refresh_success"], 2)
 
     def test_assume_role_on_top_of_environment_keys(self):
         creds, out = self.chain({
@@ -185,7 +188,8 @@ class StsCredentialChain(MotoTestCase):
         self.assertTrue(creds["access_key_id"].startswith("ASIA"), creds)
         self.assertNotEqual(creds["access_key_id"], "AKIAIOSFODNN7EXAMPLE")
         self.assertTrue(creds["has_token"] and creds["expires"])
-        self.assertEqual(creds["refresh_success"], 1)
+        self.assertNotEqual(creds["refreshed_key"], creds["access_key_id"])
+        self.assertEqual(creds["refresh_success"], 2)
         self.assertNotIn("base-secret", out)
 
     def test_assume_role_on_top_of_web_identity_and_shared_file(self):
