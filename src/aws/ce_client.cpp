@@ -101,7 +101,13 @@ asio::awaitable<void> CostExplorerClient::fetch(TimePeriod period, PageHandler o
                                 "Cost Explorer paging did not end after " +
                                     std::to_string(options_.max_pages) + " pages");
       }
-      const std::string body = build_request_body(config_, period, token);
+      std::string body;
+      try {
+        body = build_request_body(config_, period, token);
+      } catch (const std::invalid_argument& e) {
+        throw CostExplorerError(CeErrorKind::client,
+                                std::string("cannot build the Cost Explorer request: ") + e.what());
+      }
       PageResult result = co_await request_page(body, restarted);
       if (result.restart) {
         restart = true;
@@ -159,6 +165,9 @@ asio::awaitable<CostExplorerClient::PageResult> CostExplorerClient::request_page
           PageResult out;
           out.page = parse_page(resp.body());
           metrics_.ce_requests("success").Increment();
+          log::debug("Cost Explorer page received", {{"bytes", resp.body().size()},
+                                                     {"periods", out.page.periods.size()},
+                                                     {"more", !out.page.next_page_token.empty()}});
           co_return out;
         } catch (const ResponseError& e) {
           failure = FailureKind::bad_response;

@@ -70,7 +70,8 @@ class CostExplorerClient {
                      CeClientOptions options = {});
   ~CostExplorerClient();
 
-  // Every page of GetCostAndUsage for `period`. Throws CostExplorerError on final failure.
+  // Every page of GetCostAndUsage for `period`. Throws CostExplorerError on final failure (kind
+  // client for an empty period), and whatever on_page throws.
   boost::asio::awaitable<void> fetch(TimePeriod period, PageHandler on_page);
 
   // Requests sent so far (each is billed by AWS).

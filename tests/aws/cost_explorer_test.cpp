@@ -190,3 +190,46 @@ TEST_CASE("cost explorer: error answers in every spelling") {
   CHECK(aws::classify(e) == aws::ErrorClass::server);
   CHECK(aws::normalize_error_type(" a.b#C:d ") == "C");
 }
+
+TEST_CASE("cost explorer: mutated pages and error bodies never crash the parsers") {
+  // Deterministic pseudo-random byte edits of a valid page: each parse either succeeds or throws
+  // ResponseError; parse_error never throws.
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  const std::string full = kPage;
+  const char alphabet[] = "{}[]\":,\\0123456789.-eEtrufalsn \x01\xff\xc3";
+  int ok = 0, rejected = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string body = full;
+    const int edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t pos = next() % body.size();
+      switch (next() % 3) {
+        case 0:
+          body[pos] = alphabet[next() % (sizeof alphabet - 1)];
+          break;
+        case 1:
+          body.erase(pos, 1 + next() % 8);
+          break;
+        default:
+          body.insert(pos, 1, alphabet[next() % (sizeof alphabet - 1)]);
+      }
+      if (body.empty()) body = "{";
+    }
+    try {
+      (void)aws::parse_page(body);
+      ++ok;
+    } catch (const aws::ResponseError&) {
+      ++rejected;
+    }
+    const auto err = aws::parse_error(400, "", body);
+    (void)aws::classify(err);
+  }
+  CHECK(ok + rejected == 5000);
+  CHECK(rejected > 0);
+}
