@@ -9,7 +9,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsimdjson-dev prometheus-cpp-dev libyaml-cpp-dev doctest-dev libssl-dev
   libhowardhinnant-date-dev tzdata ca-certificates
-  openssl curl python3 nodejs npm prometheus
+  openssl curl python3 nodejs npm prometheus yamllint docker-compose
 )
 
 missing=()

@@ -1,0 +1,376 @@
+"""The shipping files checked with the tools that read them, offline (no Docker engine, no helm):
+
+- docker/Dockerfile: the build stage installs the packages of .ci/setup.sh and builds without
+  tests; the runtime stage installs the Debian package of every shared library the built binary
+  links (ldd + dpkg -S); CONNECTOR_CONFIG is the binary's default path; numeric non-root user;
+  .dockerignore keeps the context small and the build stage's own cmake command configures in a
+  copy of exactly that context.
+- docker/compose.yaml: Debian's docker-compose validates it (each profile) and its resolved form
+  wires the display sink, the config mount and the demo emulator; the mounted configs pass
+  --check-config.
+- helm/source-aws-billing: yamllint on Chart.yaml and values.yaml, every .Values path of the
+  templates exists, every values key has a comment, mount path = the path the image reads,
+  1 replica + Recreate; the config in values.yaml passes --check-config.
+- helm/manifest.yaml: the corrected plain manifest, same checks.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import BINARY, main, require  # noqa: E402
+import ship_util  # noqa: E402
+from ship_util import read, source_path  # noqa: E402
+
+CHART = ("helm", "source-aws-billing")
+STATE_DIR = "/var/lib/source-aws-billing"
+YAMLLINT_CONFIG = "{extends: default, rules: {line-length: {max: 110}}}"
+
+
+def project_version():
+    m = re.search(r"project\(source-aws-billing VERSION (\S+)", read("CMakeLists.txt"))
+    return m.group(1)
+
+
+def check_config(test, text, env=None):
+    """Runs the binary's --check-config on a config text; asserts exit 0."""
+    require(BINARY and os.path.exists(BINARY), "the built binary (SAB_BINARY)")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "config.yml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        run_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CONNECTOR_"))}
+        run_env.update(env or {})
+        r = subprocess.run([BINARY, "--config", path, "--check-config"], capture_output=True,
+                           timeout=30, env=run_env)
+        test.assertEqual(r.returncode, 0, r.stderr.decode())
+        return r.stdout.decode()
+
+
+def yamllint(test, *paths):
+    tool = shutil.which("yamllint")
+    require(tool, "yamllint (Debian package yamllint)")
+    r = subprocess.run([tool, "--strict", "-f", "parsable", "-d", YAMLLINT_CONFIG, *paths],
+                       capture_output=True, timeout=60)
+    test.assertEqual(r.returncode, 0, (r.stdout + r.stderr).decode())
+
+
+class Dockerfile(unittest.TestCase):
+    def setUp(self):
+        self.stages = ship_util.dockerfile_stages(read("docker", "Dockerfile"))
+        self.build, self.runtime = self.stages[0], self.stages[-1]
+
+    def test_stages(self):
+        self.assertEqual(len(self.stages), 2)
+        self.assertEqual(self.build["from"], "debian:12")
+        self.assertEqual(self.runtime["from"], "debian:12-slim")
+
+    def test_build_stage_installs_the_packages_of_the_setup_script(self):
+        setup = ship_util.setup_packages()
+        # The libraries (tests off: no doctest) and the tools of .ci/setup.sh; g++ is what
+        # setup's build-essential brings for C++.
+        wanted = {p for p in setup if p.endswith("-dev") and p != "doctest-dev"} | {"cmake", "ninja-build"}
+        self.assertLessEqual(wanted, set(setup))
+        installed = set(ship_util.apt_packages(self.build))
+        self.assertEqual(wanted - installed, set())
+        self.assertIn("g++", installed)
+        self.assertIn("build-essential", setup)
+
+    def test_build_without_tests(self):
+        runs = " ".join(rest for word, rest in self.build["instructions"] if word == "RUN")
+        self.assertIn("-DSAB_BUILD_TESTS=OFF", runs)
+        self.assertIn("-G Ninja", runs)
+
+    def test_runtime_packages_cover_every_shared_library(self):
+        require(BINARY and os.path.exists(BINARY), "the built binary (SAB_BINARY)")
+        require(shutil.which("ldd") and shutil.which("dpkg"), "ldd and dpkg")
+        ldd = subprocess.run(["ldd", BINARY], capture_output=True, text=True, timeout=30)
+        self.assertEqual(ldd.returncode, 0, ldd.stderr)
+        libraries = re.findall(r"=>\s+(/\S+)", ldd.stdout)
+        self.assertGreater(len(libraries), 5)
+        needed = set()
+        for lib in libraries:
+            owner = None
+            real = os.path.realpath(lib)
+            for candidate in (real, lib, "/usr" + real if not real.startswith("/usr/") else real[4:]):
+                r = subprocess.run(["dpkg", "-S", candidate], capture_output=True, text=True)
+                if r.returncode == 0:
+                    owner = r.stdout.split(":")[0].strip()
+                    break
+            self.assertIsNotNone(owner, f"no Debian package owns {lib}")
+            needed.add(owner)
+        runtime = set(ship_util.apt_packages(self.runtime))
+        self.assertEqual(needed - runtime, set(), "shared libraries whose package the image lacks")
+        self.assertLessEqual({"ca-certificates", "tzdata"}, runtime)
+
+    def test_every_named_package_exists_in_debian_12(self):
+        for package in ship_util.apt_packages(self.build) + ship_util.apt_packages(self.runtime):
+            installed = subprocess.run(["dpkg-query", "-W", package], capture_output=True).returncode == 0
+            known = installed or subprocess.run(["apt-cache", "show", "--no-all-versions", package],
+                                                capture_output=True).returncode == 0
+            self.assertTrue(known, f"{package}: not a Debian package here")
+
+    def test_runtime_settings(self):
+        instructions = self.runtime["instructions"]
+        words = [w for w, _ in instructions]
+        env = ship_util.env_of(self.runtime)
+        self.assertEqual(env.get("CONNECTOR_CONFIG"), ship_util.default_config_path())
+        user = [rest for w, rest in instructions if w == "USER"][-1]
+        uid, _, gid = user.partition(":")
+        self.assertTrue(uid.isdigit() and int(uid) > 0, user)
+        self.assertTrue(not gid or (gid.isdigit() and int(gid) > 0), user)
+        all_words = [w for s in self.stages for w, _ in s["instructions"]]
+        self.assertNotIn("HEALTHCHECK", all_words)
+        self.assertIn(("EXPOSE", "8080"), instructions)
+        self.assertIn(("WORKDIR", STATE_DIR), instructions)
+        entry = [rest for w, rest in instructions if w == "ENTRYPOINT"][-1]
+        self.assertTrue(entry.startswith("["), "exec form: SIGTERM reaches the service")
+        runs = " ".join(rest for w, rest in instructions if w == "RUN")
+        self.assertIn(f"chown {uid}:{gid} {STATE_DIR}", runs)
+        self.assertIn(os.path.dirname(ship_util.default_config_path()), runs)
+        self.assertIn("RUN", words)
+
+    def test_context_and_the_build_stage_cmake_configure(self):
+        rules = ship_util.dockerignore_rules(read(".dockerignore"))
+        files = []
+        for root, dirs, names in os.walk(ship_util.SOURCE_DIR):
+            dirs[:] = [d for d in dirs if d != ".git" and not d.startswith("build")]
+            for name in names:
+                rel = os.path.relpath(os.path.join(root, name), ship_util.SOURCE_DIR)
+                files.append(rel.replace(os.sep, "/"))
+        context = [f for f in files if not ship_util.dockerignore_excludes(rules, f)]
+        self.assertIn("CMakeLists.txt", context)
+        self.assertIn("src/main.cpp", context)
+        for excluded in ("README.md", "tests/CMakeLists.txt", ".git/HEAD", "build/CMakeCache.txt",
+                         "tests/receiver/node_modules/x", "state/state.json"):
+            self.assertTrue(ship_util.dockerignore_excludes(rules, excluded), excluded)
+        self.assertFalse(any(f.startswith(("tests/", "docs/", "helm/")) for f in context))
+
+        copies = [rest.split() for w, rest in self.build["instructions"] if w == "COPY"]
+        require(shutil.which("cmake") and shutil.which("ninja"), "cmake and ninja")
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = os.path.join(tmp, "src")
+            os.makedirs(workdir)
+            for args in copies:
+                self.assertFalse(any(a.startswith("--from") for a in args))
+                *sources, dest = args
+                for src in sources:
+                    src = src.rstrip("/")
+                    chosen = [f for f in context if f == src or f.startswith(src + "/")]
+                    self.assertTrue(chosen, f"COPY {src}: not in the build context")
+                    for f in chosen:
+                        if f != src:  # a directory: its contents go under dest
+                            target = os.path.join(workdir, dest, os.path.relpath(f, src))
+                        elif dest.endswith("/"):
+                            target = os.path.join(workdir, dest, os.path.basename(f))
+                        else:
+                            target = os.path.join(workdir, dest)
+                        os.makedirs(os.path.dirname(target), exist_ok=True)
+                        shutil.copy2(source_path(f), target)
+            runs = " ".join(rest for w, rest in self.build["instructions"] if w == "RUN")
+            m = re.search(r"cmake -S \. -B (\S+) (.*?)\s*&&", runs)
+            self.assertIsNotNone(m, runs)
+            args = m.group(2).replace("-G Ninja", "-GNinja").split()
+            r = subprocess.run(["cmake", "-S", workdir, "-B", os.path.join(tmp, "build"), *args],
+                               capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+            self.assertTrue(os.path.exists(os.path.join(tmp, "build", "build.ninja")))
+            with open(os.path.join(tmp, "build", "build.ninja"), encoding="utf-8") as f:
+                ninja = f.read()
+            self.assertIn("source-aws-billing", ninja)
+            self.assertNotIn("unit_tests", ninja)
+
+
+class Compose(unittest.TestCase):
+    FILE = ("docker", "compose.yaml")
+
+    def setUp(self):
+        self.tool = shutil.which("docker-compose")
+        require(self.tool, "docker-compose (Debian package docker-compose)")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "COMPOSE_", "DOCKER_"))}
+
+    def compose(self, *args):
+        return subprocess.run([self.tool, "-f", source_path(*self.FILE), *args], capture_output=True,
+                              text=True, timeout=120, env=self.env, cwd=source_path("docker"))
+
+    def test_config_validates_in_each_profile(self):
+        for profiles in ([], ["--profile", "demo"], ["--profile", "aws"]):
+            r = self.compose(*profiles, "config", "-q")
+            self.assertEqual(r.returncode, 0, f"{profiles}: {r.stdout}{r.stderr}")
+
+    def test_profiles(self):
+        r = self.compose("--profile", "demo", "--profile", "aws", "config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        profiles = {name: s.get("profiles", []) for name, s in yaml.safe_load(r.stdout)["services"].items()}
+        self.assertEqual(profiles, {"sink-display": [], "source-aws-billing": ["aws"],
+                                    "cost-explorer": ["demo"], "seed-billing": ["demo"],
+                                    "source-aws-billing-demo": ["demo"]})
+
+    def test_resolved_services(self):
+        r = self.compose("--profile", "demo", "--profile", "aws", "config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        services = yaml.safe_load(r.stdout)["services"]
+        self.assertEqual(services["sink-display"]["image"], "public.ecr.aws/vanus/connector/sink-display")
+        config_dir = os.path.dirname(ship_util.default_config_path())
+        for name in ("source-aws-billing", "source-aws-billing-demo"):
+            s = services[name]
+            with self.subTest(name):
+                self.assertEqual(s["environment"]["CONNECTOR_TARGET"], "http://sink-display:8080")
+                self.assertEqual(s["image"], f"source-aws-billing:{project_version()}")
+                self.assertEqual(s["build"]["dockerfile"], "docker/Dockerfile")
+                self.assertTrue(os.path.exists(os.path.join(s["build"]["context"], "docker", "Dockerfile")))
+                self.assertTrue(s["read_only"])
+                self.assertEqual(s["cap_drop"], ["ALL"])
+                uid = s["user"].split(":")[0]
+                self.assertTrue(uid.isdigit() and int(uid) > 0)
+                mounts = {v.split(":")[1]: v.split(":")[0] for v in s["volumes"]}
+                self.assertIn(ship_util.default_config_path(), mounts)
+                self.assertTrue(mounts[ship_util.default_config_path()].startswith("/") and
+                                os.path.dirname(ship_util.default_config_path()) == config_dir)
+                self.assertIn(STATE_DIR, mounts)
+                with open(mounts[ship_util.default_config_path()], encoding="utf-8") as f:
+                    text = f.read()
+                self.assertNotIn("secret_access_key", text)
+                out = check_config(self, text, {"CONNECTOR_TARGET": s["environment"]["CONNECTOR_TARGET"]})
+                self.assertIn("target: http://sink-display:8080", out)
+        demo_config = check_config(self, read("docker", "config-demo.yml"))
+        self.assertIn("endpoint: http://cost-explorer:5000", demo_config)
+        self.assertEqual(services["cost-explorer"]["profiles"], ["demo"])
+        seed = services["seed-billing"]
+        self.assertEqual(seed["depends_on"]["cost-explorer"]["condition"], "service_healthy")
+        self.assertEqual(services["source-aws-billing-demo"]["depends_on"]["seed-billing"]["condition"],
+                         "service_completed_successfully")
+        demo_mount = [v for v in seed["volumes"] if v.split(":")[1] == "/demo"][0].split(":")[0]
+        self.assertTrue(os.path.exists(os.path.join(demo_mount, "seed_moto.py")))
+        self.assertEqual(seed["entrypoint"][1], "/demo/seed_moto.py")
+        emulator = os.path.join(services["cost-explorer"]["build"]["context"], "Dockerfile")
+        self.assertTrue(os.path.exists(emulator))
+
+
+class HelmChart(unittest.TestCase):
+    def setUp(self):
+        self.values_text = read(*CHART, "values.yaml")
+        self.values = yaml.safe_load(self.values_text)
+        tdir = source_path(*CHART, "templates")
+        self.templates = {}
+        for name in sorted(os.listdir(tdir)):
+            with open(os.path.join(tdir, name), encoding="utf-8") as f:
+                self.templates[name] = f.read()
+
+    def test_yamllint(self):
+        yamllint(self, source_path(*CHART, "Chart.yaml"), source_path(*CHART, "values.yaml"))
+
+    def test_chart_metadata(self):
+        chart = yaml.safe_load(read(*CHART, "Chart.yaml"))
+        self.assertEqual(chart["apiVersion"], "v2")
+        self.assertEqual(chart["name"], "source-aws-billing")
+        self.assertEqual(chart["appVersion"], project_version())
+        self.assertIn("NOTES.txt", self.templates)
+        for kind in ("Deployment", "ConfigMap", "Secret", "ServiceAccount", "Service", "ServiceMonitor",
+                     "PersistentVolumeClaim"):
+            self.assertTrue(any(f"kind: {kind}\n" in t for t in self.templates.values()), kind)
+
+    def test_every_values_path_used_exists(self):
+        known = set(ship_util.yaml_key_paths(self.values))
+        used = set()
+        for name, text in self.templates.items():
+            for path in re.findall(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)", text):
+                used.add((name, path[1:]))
+        self.assertGreater(len(used), 20)
+        missing = sorted(f"{name}: .Values.{path}" for name, path in used if path not in known)
+        self.assertEqual(missing, [])
+
+    def test_every_values_key_has_a_comment(self):
+        self.assertEqual(ship_util.uncommented_keys(self.values_text), [])
+
+    def test_template_blocks_are_balanced(self):
+        for name, text in self.templates.items():
+            actions = re.findall(r"{{-?\s*(.*?)\s*-?}}", text, re.S)
+            self.assertEqual(text.count("{{"), text.count("}}"), name)
+            opened = sum(1 for a in actions if re.match(r"(if|with|range|define)\b", a))
+            closed = sum(1 for a in actions if re.fullmatch(r"end", a))
+            self.assertEqual(opened, closed, name)
+
+    def test_deployment(self):
+        d = self.templates["deployment.yaml"]
+        self.assertRegex(d, r"\n  replicas: 1\n")
+        self.assertRegex(d, r"\n  strategy:\n    type: Recreate\n")
+        mounts = dict(re.findall(r"- name: (\S+)\n\s+mountPath: (\S+)", d))
+        config_dir = os.path.dirname(ship_util.default_config_path())
+        dockerfile_config = ship_util.env_of(ship_util.dockerfile_stages(read("docker", "Dockerfile"))[-1])
+        self.assertEqual(mounts["config"], config_dir)
+        self.assertEqual(os.path.dirname(dockerfile_config["CONNECTOR_CONFIG"]), config_dir)
+        self.assertRegex(d, r"name: CONNECTOR_CONFIG\n\s+value: " + re.escape(ship_util.default_config_path()))
+        self.assertIn("configMap:", d.split("- name: config\n", 2)[-1])
+        self.assertEqual(mounts["state"], STATE_DIR)
+        self.assertTrue(self.values["config"]["state_dir"].startswith(STATE_DIR + "/"))
+        self.assertIn("checksum/config:", d)
+        self.assertRegex(d, r"livenessProbe:\n\s+httpGet:\n\s+path: /healthz")
+        self.assertRegex(d, r"readinessProbe:\n\s+httpGet:\n\s+path: /readyz")
+        self.assertIn("{{- toYaml .Values.securityContext", d)
+        self.assertIn("{{- toYaml .Values.podSecurityContext", d)
+        self.assertIn("{{- toYaml .Values.resources", d)
+        self.assertIn("configmap.yaml", d)
+        self.assertIn("config.yml: |", self.templates["configmap.yaml"])
+
+    def test_security_defaults(self):
+        pod, container = self.values["podSecurityContext"], self.values["securityContext"]
+        self.assertTrue(pod["runAsNonRoot"])
+        self.assertGreater(pod["runAsUser"], 0)
+        self.assertFalse(container["allowPrivilegeEscalation"])
+        self.assertTrue(container["readOnlyRootFilesystem"])
+        self.assertEqual(container["capabilities"]["drop"], ["ALL"])
+        self.assertIn("memory", self.values["resources"]["limits"])
+
+    def test_values_config_passes_check_config(self):
+        text = yaml.safe_dump(self.values["config"], sort_keys=False)
+        out = check_config(self, text)
+        self.assertIn(f"state_dir: {self.values['config']['state_dir']}", out)
+        port = self.values["config"]["listen"].rsplit(":", 1)[1]
+        self.assertEqual(int(port), self.values["service"]["port"])
+
+
+class PlainManifest(unittest.TestCase):
+    def setUp(self):
+        self.docs = {d["kind"]: d for d in yaml.safe_load_all(read("helm", "manifest.yaml")) if d}
+
+    def test_yamllint(self):
+        yamllint(self, source_path("helm", "manifest.yaml"))
+
+    def test_corrected_deployment(self):
+        d = self.docs["Deployment"]
+        self.assertEqual(d["spec"]["replicas"], 1)
+        self.assertEqual(d["spec"]["strategy"]["type"], "Recreate")
+        pod = d["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+        config_dir = os.path.dirname(ship_util.default_config_path())
+        self.assertIn(config_dir, mounts)
+        self.assertEqual(volumes[mounts[config_dir]]["configMap"]["name"], self.docs["ConfigMap"]["metadata"]["name"])
+        self.assertIn(STATE_DIR, mounts)
+        self.assertIn("persistentVolumeClaim", volumes[mounts[STATE_DIR]])
+        self.assertEqual(container["livenessProbe"]["httpGet"]["path"], "/healthz")
+        self.assertEqual(container["readinessProbe"]["httpGet"]["path"], "/readyz")
+        self.assertTrue(pod["securityContext"]["runAsNonRoot"])
+        self.assertFalse(container["securityContext"]["allowPrivilegeEscalation"])
+        self.assertTrue(container["securityContext"]["readOnlyRootFilesystem"])
+        self.assertEqual(container["securityContext"]["capabilities"]["drop"], ["ALL"])
+        self.assertEqual(container["envFrom"][0]["secretRef"]["name"], self.docs["Secret"]["metadata"]["name"])
+        self.assertEqual(set(self.docs["Secret"]["stringData"]), {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"})
+
+    def test_config_has_no_secrets_and_passes_check_config(self):
+        text = self.docs["ConfigMap"]["data"]["config.yml"]
+        self.assertNotIn("secret", text)
+        out = check_config(self, text)
+        self.assertIn(f"state_dir: {STATE_DIR}/state", out)
+
+
+if __name__ == "__main__":
+    main()
