@@ -6,6 +6,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -179,7 +180,13 @@ asio::awaitable<DeliveryResult> Deliverer::deliver(std::vector<events::Event> ba
 
 asio::awaitable<void> Deliverer::worker(std::shared_ptr<Run> run) {
   auto client = acquire_client();
-  while (!stopped() && run->next < run->batch.size()) {
+  for (;;) {
+    // A cancelled deliver() (e.g. a shutdown deadline) ends like stop(): untaken events fail.
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    if (stopped() || run->next >= run->batch.size() ||
+        cs.cancelled() != asio::cancellation_type::none) {
+      break;
+    }
     const std::size_t begin = run->next;
     const std::size_t end = std::min(run->batch.size(), begin + run->unit_size);
     run->next = end;

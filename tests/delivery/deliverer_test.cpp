@@ -489,3 +489,29 @@ TEST_CASE("deliverer: an empty batch is settled at once; the dry-run sink report
   const std::string text = out.str();
   CHECK(std::count(text.begin(), text.end(), '\n') == 3);
 }
+
+TEST_CASE("deliverer: a cancelled deliver() ends; its events count as failed, never delivered") {
+  Harness h;
+  h.options.timeout = seconds{5};
+  h.options.concurrency = 2;
+  h.sink.script = [](const Received&, std::size_t) { return Action{Action::stall, 0, {}}; };
+  delivery::Deliverer d(h.ioc.get_executor(), h.options, h.metrics);
+  bool done = false;
+  std::size_t winner = 99;
+  auto scenario = [&]() -> asio::awaitable<void> {
+    asio::steady_timer timer(h.ioc, milliseconds{100});
+    auto r =
+        co_await (d.deliver(make_many(5)) || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    winner = r.index();
+  };
+  asio::co_spawn(h.ioc, scenario(), [&](std::exception_ptr) {
+    done = true;
+    h.ioc.stop();
+  });
+  h.ioc.run_for(seconds{30});
+  REQUIRE(done);
+  CHECK(winner == 1);
+  CHECK(h.events("delivered") == 0);
+  CHECK(h.events("failed") == 5);
+  CHECK(h.metrics.deliveries_in_flight().Value() == 0);
+}
