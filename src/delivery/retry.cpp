@@ -159,8 +159,10 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
 std::chrono::milliseconds next_delay(const BackoffPolicy& policy, unsigned failed_attempts,
                                      std::optional<std::chrono::milliseconds> retry_after,
                                      const UniformRandom& random) {
-  if (retry_after) return std::min(*retry_after, policy.max_retry_after);
-  return backoff_delay(policy, failed_attempts, random);
+  const auto backoff = backoff_delay(policy, failed_attempts, random);
+  if (!retry_after) return backoff;
+  // Never earlier than the target asked; a "Retry-After: 0" still backs off (no hot loop).
+  return std::max(std::min(*retry_after, policy.max_retry_after), backoff);
 }
 
 }  // namespace sab::delivery

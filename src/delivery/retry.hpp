@@ -46,8 +46,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
     std::string_view value, std::chrono::system_clock::time_point now,
     std::chrono::milliseconds cap);
 
-// The wait before the next attempt: Retry-After when the answer had a valid one (capped by
-// policy.max_retry_after), else backoff_delay.
+// The wait before the next attempt: backoff_delay, or the answer's Retry-After (capped by
+// policy.max_retry_after) when that is longer: never earlier than the target asked.
 std::chrono::milliseconds next_delay(const BackoffPolicy& policy, unsigned failed_attempts,
                                      std::optional<std::chrono::milliseconds> retry_after,
                                      const UniformRandom& random);

@@ -116,8 +116,11 @@ TEST_CASE("retry: next delay and attempt bound") {
   auto rnd = r.fn();
   CHECK(next_delay(p, 3, std::nullopt, rnd) == milliseconds{400});
   CHECK(next_delay(p, 3, milliseconds{2500}, rnd) == milliseconds{2500});  // Retry-After wins
-  CHECK(next_delay(p, 3, milliseconds{0}, rnd) == milliseconds{0});
+  CHECK(next_delay(p, 3, milliseconds{0}, rnd) == milliseconds{400});      // backoff still applies
+  CHECK(next_delay(p, 3, milliseconds{300}, rnd) == milliseconds{400});    // the longer one
   CHECK(next_delay(p, 3, milliseconds{9000}, rnd) == milliseconds{5000});  // capped
+  r.mode = FakeRandom::zero;
+  CHECK(next_delay(p, 3, milliseconds{300}, rnd) == milliseconds{300});
   CHECK(may_retry(1, 0));
   CHECK(may_retry(1000000, 0));
   CHECK(may_retry(2, 3));
