@@ -515,3 +515,28 @@ TEST_CASE("deliverer: a cancelled deliver() ends; its events count as failed, ne
   CHECK(h.events("failed") == 5);
   CHECK(h.metrics.deliveries_in_flight().Value() == 0);
 }
+
+TEST_CASE("deliverer: options from the config keys") {
+  config::Config c;
+  c.target = "https://sink.example/ce";
+  c.send_event_attempts = 7;
+  c.state_dir = "/var/lib/x";
+  c.delivery.mode = config::DeliveryMode::batch;
+  c.delivery.batch_size = 33;
+  c.delivery.concurrency = 9;
+  c.delivery.timeout = milliseconds{1500};
+  c.delivery.headers = {{"Authorization", "Bearer x"}};
+  c.delivery.ca_file = "ca.pem";
+  c.delivery.insecure_skip_verify = true;
+  const auto o = delivery::DelivererOptions::from_config(c);
+  CHECK(o.target == c.target);
+  CHECK(o.max_attempts == 7);
+  CHECK(o.state_dir == "/var/lib/x");
+  CHECK(o.mode == config::DeliveryMode::batch);
+  CHECK(o.batch_size == 33);
+  CHECK(o.concurrency == 9);
+  CHECK(o.timeout == milliseconds{1500});
+  CHECK(o.headers == c.delivery.headers);
+  CHECK(o.tls.ca_file == "ca.pem");
+  CHECK(o.tls.insecure_skip_verify);
+}
