@@ -36,7 +36,12 @@ void DeadLetter::append(const events::Event& event) {
   events::append_structured_json(line_, event);
   line_.push_back('\n');
 
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  bool created = false;
+  if (fd < 0 && errno == ENOENT) {
+    fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    created = fd >= 0;
+  }
   if (fd < 0) fail("cannot open the dead-letter file", path_, errno);
   std::size_t written = 0;
   while (written < line_.size()) {
@@ -55,6 +60,15 @@ void DeadLetter::append(const events::Event& event) {
     fail("cannot fsync the dead-letter file", path_, err);
   }
   if (::close(fd) != 0) fail("cannot close the dead-letter file", path_, errno);
+  if (created) {
+    // The new directory entry must survive a crash too.
+    const std::string dir = state_dir_.empty() ? std::string(".") : state_dir_;
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      (void)::fsync(dfd);
+      ::close(dfd);
+    }
+  }
 }
 
 }  // namespace sab::delivery
