@@ -382,9 +382,26 @@ void ChainCredentialProvider::invalidate() {
 
 boost::asio::awaitable<Credentials> ChainCredentialProvider::get() {
   if (cached_ && !needs_refresh(*cached_, options_.clock())) co_return *cached_;
+  std::optional<CredentialError> failure;
+  Credentials fresh;
+  try {
+    fresh = co_await fetch();
+  } catch (const CredentialError& e) {
+    failure = e;
+  }
+  if (failure) {
+    // A failed early refresh: credentials that have not expired yet still serve.
+    const TimePoint now = options_.clock();
+    if (cached_ && cached_->expiration && *cached_->expiration > now) {
+      log::warn("AWS credential refresh failed; using the current ones until they expire",
+                {{"error", failure->what()}, {"access_key_id", cached_->access_key_id}});
+      co_return *cached_;
+    }
+    if (cached_) wipe(*cached_);
+    cached_.reset();
+    throw *failure;
+  }
   if (cached_) wipe(*cached_);
-  cached_.reset();
-  Credentials fresh = co_await fetch();
   cached_ = fresh;
   co_return fresh;
 }

@@ -125,8 +125,9 @@ bool needs_refresh(const Credentials& credentials, TimePoint now);
 class CredentialProvider {
  public:
   virtual ~CredentialProvider() = default;
-  // Current credentials, refreshed when they expire within kRefreshMargin. Throws
-  // CredentialError when none can be obtained.
+  // Current credentials, refreshed when they expire within kRefreshMargin (when that refresh
+  // fails, the current ones serve until they really expire). Throws CredentialError when none
+  // can be obtained.
   virtual boost::asio::awaitable<Credentials> get() = 0;
   // The next get() fetches fresh credentials (e.g. after an ExpiredToken answer).
   virtual void invalidate() {}

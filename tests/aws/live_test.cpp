@@ -16,6 +16,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "aws/ce_client.hpp"
@@ -192,6 +193,7 @@ TEST_CASE("aws live: credential chain" * doctest::skip()) {
   try {
     aws::Credentials first, second, third;
     bool advanced = false;
+    std::string after_expiry_error;
     run(ioc, [&]() -> asio::awaitable<void> {
       first = co_await provider.get();
       second = co_await provider.get();  // cached: no second STS call
@@ -200,7 +202,20 @@ TEST_CASE("aws live: credential chain" * doctest::skip()) {
         offset = std::chrono::duration_cast<std::chrono::seconds>(
             *first.expiration - std::chrono::system_clock::now() - std::chrono::minutes(4));
         advanced = true;
+        // SAB_LIVE_BREAK_REFRESH: the token file disappears first, so the refresh fails and the
+        // current credentials must still serve until they expire.
+        if (!env("SAB_LIVE_BREAK_REFRESH").empty()) {
+          std::filesystem::remove(env("AWS_WEB_IDENTITY_TOKEN_FILE"));
+        }
         third = co_await provider.get();
+        if (!env("SAB_LIVE_BREAK_REFRESH").empty()) {
+          offset += std::chrono::minutes(5);  // now past the expiry
+          try {
+            (void)co_await provider.get();
+          } catch (const aws::CredentialError& e) {
+            after_expiry_error = e.what();
+          }
+        }
       }
     });
     line = "LIVE-CREDS {\"access_key_id\":";
@@ -212,6 +227,8 @@ TEST_CASE("aws live: credential chain" * doctest::skip()) {
             std::string(second.access_key_id == first.access_key_id ? "true" : "false");
     line += ",\"refreshed_key\":";
     common::append_json_string(line, advanced ? third.access_key_id : "");
+    line += ",\"after_expiry_error\":";
+    common::append_json_string(line, after_expiry_error);
   } catch (const aws::CredentialError& e) {
     line = "LIVE-CREDS {\"error\":";
     common::append_json_string(line, e.what());

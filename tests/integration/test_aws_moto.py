@@ -178,6 +178,17 @@ class StsCredentialChain(MotoTestCase):
         self.assertNotEqual(creds["refreshed_key"], creds["access_key_id"])
         self.assertEqual(creds["refresh_success"], 2)
 
+    def test_failed_refresh_keeps_serving_until_expiry(self):
+        creds, out = self.chain({
+            "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/billing-reader",
+            "AWS_WEB_IDENTITY_TOKEN_FILE": self.token_file,
+            "SAB_LIVE_BREAK_REFRESH": "1"})
+        self.assertNotIn("error", creds, out)
+        self.assertEqual(creds["refreshed_key"], creds["access_key_id"])  # still the old ones
+        self.assertIn("token file", creds["after_expiry_error"])
+        self.assertEqual(creds["refresh_success"], 1)
+        self.assertEqual(creds["refresh_failure"], 2)
+
     def test_assume_role_on_top_of_environment_keys(self):
         creds, out = self.chain({
             "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
