@@ -226,7 +226,7 @@ AwsError parse_error(unsigned status, std::string_view error_type_header, std::s
   out.status = status;
   out.type = normalize_error_type(error_type_header);
   // Error bodies are small; look at the first 64 KiB only.
-  const std::string_view head = body.substr(0, 64 * 1024);
+  const std::string_view head = body.substr(0, std::size_t{64} * 1024);
   std::size_t first = head.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && head[first] == '{') {
     simdjson::padded_string padded(head);

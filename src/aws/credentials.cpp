@@ -426,7 +426,8 @@ boost::asio::awaitable<Credentials> ChainCredentialProvider::sts_call(std::strin
     if (signer != nullptr) sign(req, *signer, endpoint.region, "sts", options_.clock());
     std::string problem;
     try {
-      net::Response resp = co_await client.send(std::move(req), options_.sts_timeout, 1024 * 1024);
+      net::Response resp =
+          co_await client.send(std::move(req), options_.sts_timeout, std::uint64_t{1024} * 1024);
       const unsigned status = resp.result_int();
       if (status / 100 == 2) {
         Credentials c = parse_sts_response(resp.body());
