@@ -1,0 +1,68 @@
+// Fuzz target: the config loader (config::load_from_string) and what is done with a loaded config.
+// Input: a YAML document. Properties:
+//  - never crashes or throws; a config is returned exactly when there are no errors;
+//  - every error names its key ("<key path>: <problem>"), or is a YAML syntax error ("yaml: ...")
+//    or a problem of the top level ("(top level): ...");
+//  - a loaded config can be shown (render_masked), that text loads again without errors, and
+//    it gives a valid Cost Explorer request body (its filter included).
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "aws/cost_explorer.hpp"
+#include "config/config.hpp"
+
+namespace {
+
+std::optional<std::string> no_env(std::string_view) {
+  return std::nullopt;
+}
+
+void check_errors(const sab::config::LoadResult& result, std::string_view input) {
+  if (result.config.has_value() == !result.errors.empty()) std::abort();
+  for (const auto& e : result.errors) {
+    const auto colon = e.find(": ");
+    // A key path before the first ": " (keys may themselves hold ": ", so only the start is
+    // checked: it must not be empty).
+    if (colon == std::string::npos || colon == 0) {
+      std::fprintf(stderr, "error without a key: '%s'\ninput:\n%.*s\n", e.c_str(),
+                   static_cast<int>(input.size()), input.data());
+      std::abort();
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view yaml(reinterpret_cast<const char*>(data), size);
+  const sab::config::LoadResult result = sab::config::load_from_string(yaml, no_env);
+  check_errors(result, yaml);
+  if (!result.config) return 0;
+  const sab::config::Config& config = *result.config;
+
+  (void)sab::config::secret_values(config);
+  const std::string shown = sab::config::render_masked(config);
+  const sab::config::LoadResult again = sab::config::load_from_string(shown, no_env);
+  check_errors(again, shown);
+  if (!again.config) {
+    std::fprintf(stderr, "the rendered config does not load: %s\n%s", again.errors[0].c_str(),
+                 shown.c_str());
+    std::abort();
+  }
+
+  using namespace std::chrono;
+  const sab::aws::TimePeriod period{sys_days{year{2024} / 1 / 1}, sys_days{year{2024} / 1 / 2}};
+  try {
+    (void)sab::aws::build_request_body(config, period, "token");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "a loaded config gives no request body: %s\n", e.what());
+    std::abort();
+  }
+  return 0;
+}
