@@ -85,6 +85,7 @@ class Reader {
                   std::initializer_list<std::string_view> known) {
     for (const auto& item : node) {
       std::string key = item.first.IsScalar() ? item.first.Scalar() : "?";
+      if (key.empty()) key = "\"\"";  // so the error still shows a key
       if (std::find(known.begin(), known.end(), key) == known.end()) {
         error(join(prefix, key), "unknown key");
       }
