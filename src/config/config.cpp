@@ -502,6 +502,15 @@ Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
   read_metrics(r, root["metrics"], c.metrics);
   if (const YAML::Node filter = root["filter"]; r.mapping(filter, "filter")) {
     c.filter_json = boost::json::serialize(yaml_to_json(filter));
+    // The request builder parses it again: what it cannot read is an error now, not at each pull.
+    boost::system::error_code ec;
+    boost::json::parse(c.filter_json, ec);
+    if (ec) {
+      r.error("filter", ec == boost::json::error::too_deep
+                            ? "nests too deeply (" + ec.message() + ")"
+                            : "holds text that is not valid UTF-8");
+      c.filter_json.clear();
+    }
   }
   r.integer(root["catch_up_days"], "catch_up_days", c.catch_up_days, 0, 366);
   r.integer(root["restate_days"], "restate_days", c.restate_days, 0, 90);

@@ -23,3 +23,32 @@ TEST_CASE("config regression (fuzz): an empty key is named in its error") {
   REQUIRE(nested.errors.size() == 1);
   CHECK(nested.errors[0] == "log.\"\": unknown key");
 }
+
+TEST_CASE("config regression (fuzz): a filter the request builder cannot read is a config error") {
+  // Found by fuzz_config: a filter value with a byte that is not UTF-8 (yaml-cpp passes it on)
+  // was accepted; --check-config then died in render_masked and every pull failed in
+  // build_request_body. Same for a filter nested deeper than the JSON parser's limit.
+  const auto bad_utf8 = sab::config::load_from_string(
+      "target: http://sink\nfilter: {CostCategories: {Key: \x94"
+      "c, Values: [a]}}\n",
+      no_env);
+  REQUIRE(bad_utf8.errors.size() == 1);
+  CHECK(bad_utf8.errors[0] == "filter: holds text that is not valid UTF-8");
+
+  std::string deep = "target: http://sink\nfilter: ";
+  for (int i = 0; i < 40; ++i)
+    deep += "{Not: ";
+  deep += "{Tags: {Key: a, Values: [b]}}";
+  for (int i = 0; i < 40; ++i)
+    deep += "}";
+  const auto too_deep = sab::config::load_from_string(deep + "\n", no_env);
+  REQUIRE(too_deep.errors.size() == 1);
+  CHECK(too_deep.errors[0].rfind("filter: nests too deeply", 0) == 0);
+
+  // Valid UTF-8 and a reasonable depth still load.
+  const auto fine = sab::config::load_from_string(
+      "target: http://sink\nfilter: {Not: {Tags: {Key: \"caf\xc3\xa9\", Values: [b]}}}\n", no_env);
+  CHECK(fine.errors.empty());
+  REQUIRE(fine.config);
+  CHECK(fine.config->filter_json == R"({"Not":{"Tags":{"Key":"café","Values":["b"]}}})");
+}
