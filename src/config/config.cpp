@@ -471,11 +471,14 @@ Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
   r.integer(root["send_event_attempts"], "send_event_attempts", c.send_event_attempts, 0,
             1'000'000);
 
-  if (r.string(root["region"], "region", c.region)) {
-    c.region_explicit = true;
-    const bool ok = !c.region.empty() && std::all_of(c.region.begin(), c.region.end(), [](char ch) {
+  auto region_name = [](const std::string& region) {
+    return !region.empty() && std::all_of(region.begin(), region.end(), [](char ch) {
       return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
     });
+  };
+  if (r.string(root["region"], "region", c.region)) {
+    c.region_explicit = true;
+    const bool ok = region_name(c.region);
     if (!ok) r.error("region", "must be an AWS region name like us-east-1, got '" + c.region + "'");
   }
   if (!c.region_explicit) {
@@ -483,6 +486,11 @@ Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
     std::optional<std::string> from_host;
     if (parsed) from_host = region_from_host(parsed->host());
     c.region = from_host.value_or("us-east-1");
+    // The same rule as an explicit region: the signer puts it in every credential scope.
+    if (!region_name(c.region)) {
+      r.error("endpoint", "the region in its host name, '" + c.region +
+                              "', is not an AWS region name like us-east-1 (set region)");
+    }
   }
 
   std::string granularity;
