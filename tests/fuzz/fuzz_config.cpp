@@ -26,9 +26,12 @@ std::optional<std::string> no_env(std::string_view) {
 void check_errors(const sab::config::LoadResult& result, std::string_view input) {
   if (result.config.has_value() == !result.errors.empty()) std::abort();
   for (const auto& e : result.errors) {
-    const auto colon = e.find(": ");
-    // A key path before the first ": " (keys may themselves hold ": ", so only the start is
-    // checked: it must not be empty).
+    // A key path before ": <problem>". An unknown key is shown as written, and may itself hold
+    // ": ", so there only the text before the final ": unknown key" is checked.
+    constexpr std::string_view kUnknown = ": unknown key";
+    const bool unknown = e.size() >= kUnknown.size() &&
+                         e.compare(e.size() - kUnknown.size(), kUnknown.size(), kUnknown) == 0;
+    const auto colon = unknown ? e.size() - kUnknown.size() : e.find(": ");
     if (colon == std::string::npos || colon == 0) {
       std::fprintf(stderr, "error without a key: '%s'\ninput:\n%.*s\n", e.c_str(),
                    static_cast<int>(input.size()), input.data());

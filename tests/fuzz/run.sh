@@ -19,6 +19,10 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 build=${SAB_FUZZ_BUILD_DIR:-build-fuzz}
 
+if ! command -v clang++ >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1; then
+  echo "fuzz: needs clang and libFuzzer (Debian: apt-get install clang libclang-rt-14-dev)" >&2
+  exit 2
+fi
 if [ ! -f "$build/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DSAB_FUZZ=ON -DSAB_BUILD_TESTS=OFF >/dev/null
 fi
