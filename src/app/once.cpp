@@ -12,13 +12,8 @@ namespace sab::app {
 namespace asio = boost::asio;
 
 int run_once(const config::Config& config, const Options& options) {
-  std::unique_ptr<Runtime> runtime;
-  try {
-    runtime = std::make_unique<Runtime>(config, options);
-  } catch (const std::exception& e) {
-    log::error("cannot start", {{"error", e.what()}});
-    return 1;
-  }
+  auto runtime = make_runtime(config, options);
+  if (!runtime) return 1;
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(runtime->clock()());
   const Day yesterday = schedule::last_complete_day(now);
   schedule::DayRange days{yesterday, yesterday};

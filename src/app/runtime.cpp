@@ -58,6 +58,15 @@ Runtime::Runtime(const config::Config& config, const Options& options)
 
 Runtime::~Runtime() = default;
 
+std::unique_ptr<Runtime> make_runtime(const config::Config& config, const Options& options) {
+  try {
+    return std::make_unique<Runtime>(config, options);
+  } catch (const std::exception& e) {
+    log::error("cannot start", {{"error", e.what()}});
+    return nullptr;
+  }
+}
+
 std::optional<Day> Runtime::digest_from(schedule::Instant now) const {
   if (config_.restate_days == 0) return std::nullopt;
   return schedule::last_complete_day(now) - std::chrono::days{config_.restate_days - 1};

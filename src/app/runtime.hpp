@@ -51,6 +51,9 @@ class Runtime {
   std::unique_ptr<Pipeline> pipeline_;
 };
 
+// Builds the runtime; when a part cannot be built, logs why and returns null.
+std::unique_ptr<Runtime> make_runtime(const config::Config& config, const Options& options);
+
 // SAB_FAKE_NOW=2024-01-15T02:00:00Z pins the wall clock (for tests of days and schedules only).
 WallClock make_clock(const config::Env& env);
 

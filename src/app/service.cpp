@@ -98,13 +98,8 @@ class Scheduler {
 }  // namespace
 
 int run_service(const config::Config& config, const Options& options) {
-  std::unique_ptr<Runtime> runtime;
-  try {
-    runtime = std::make_unique<Runtime>(config, options);
-  } catch (const std::exception& e) {
-    log::error("cannot start", {{"error", e.what()}});
-    return 1;
-  }
+  auto runtime = make_runtime(config, options);
+  if (!runtime) return 1;
   auto& io = runtime->io();
   auto& metrics = runtime->metrics();
   // First, so a signal that arrives during start-up is handled, not fatal.
