@@ -10,6 +10,8 @@ packages=(
   libsimdjson-dev prometheus-cpp-dev libyaml-cpp-dev doctest-dev libssl-dev
   libhowardhinnant-date-dev tzdata ca-certificates
   openssl curl python3 nodejs npm prometheus yamllint docker-compose
+  clang libclang-rt-14-dev
+  nginx-light wrk gnuplot-nox
 )
 
 missing=()
