@@ -1,9 +1,31 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh Debian 12 machine: installs what is missing, builds, runs every
-# unit and integration test with ctest.
+# The whole test suite on a fresh Debian 12 machine: installs what is missing, then
+#   1. builds (RelWithDebInfo) and runs every unit and integration test with ctest;
+#   2. builds the same suite with ASan + UBSan and runs it again;
+#   3. runs each libFuzzer target for a bounded time on its seed corpus.
+# SAB_TEST_STAGES picks stages for a quicker local run (default "release sanitize fuzz");
+# SAB_FUZZ_SECONDS is the time per fuzz target (default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+stages=" ${SAB_TEST_STAGES:-release sanitize fuzz} "
 bash .ci/setup.sh
-bash .ci/build.sh
-cd "${BUILD_DIR:-build}"
-ctest --output-on-failure -j2 --timeout 900
+
+if [[ $stages == *" release "* ]]; then
+  echo "== test: release build" >&2
+  bash .ci/build.sh
+  (cd "${BUILD_DIR:-build}" && ctest --output-on-failure -j2 --timeout 900)
+fi
+
+if [[ $stages == *" sanitize "* ]]; then
+  echo "== test: ASan + UBSan build" >&2
+  # No suppressions: any leak, overflow or undefined behaviour fails the run.
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  BUILD_DIR=build-asan BUILD_TYPE=Debug bash .ci/build.sh -DSAB_SANITIZE=ON
+  (cd build-asan && ctest --output-on-failure -j2 --timeout 900)
+fi
+
+if [[ $stages == *" fuzz "* ]]; then
+  echo "== test: fuzzing" >&2
+  bash tests/fuzz/run.sh "${SAB_FUZZ_SECONDS:-20}"
+fi

@@ -86,6 +86,7 @@ class Dockerfile(unittest.TestCase):
     def test_build_without_tests(self):
         runs = " ".join(rest for word, rest in self.build["instructions"] if word == "RUN")
         self.assertIn("-DSAB_BUILD_TESTS=OFF", runs)
+        self.assertIn("-DSAB_BUILD_BENCH=OFF", runs)
         self.assertIn("-G Ninja", runs)
 
     def test_runtime_packages_cover_every_shared_library(self):
@@ -93,6 +94,10 @@ class Dockerfile(unittest.TestCase):
         require(shutil.which("ldd") and shutil.which("dpkg"), "ldd and dpkg")
         ldd = subprocess.run(["ldd", BINARY], capture_output=True, text=True, timeout=30)
         self.assertEqual(ldd.returncode, 0, ldd.stderr)
+        if re.search(r"\blibasan\.so", ldd.stdout):
+            # The suite's second run (ASan + UBSan, -O0) links other libraries than the image's
+            # release build does, so its ldd says nothing about the image.
+            self.skipTest("skipped: runtime packages are checked on the release build, not the sanitizer build")
         libraries = re.findall(r"=>\s+(/\S+)", ldd.stdout)
         self.assertGreater(len(libraries), 5)
         needed = set()
