@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/defaults.hpp"
+
 namespace sab::config {
 
 inline constexpr std::string_view kDefaultConfigPath = "/vanus-connect/config/config.yml";
@@ -65,7 +67,7 @@ struct Config {
   std::string filter_json;  // Cost Explorer Expression as JSON; empty: no filter
   unsigned catch_up_days = 7;
   unsigned restate_days = 0;
-  std::string state_dir = "./state";
+  std::string state_dir = kDefaultStateDir;
   Delivery delivery;
   Listen listen;
   std::chrono::milliseconds shutdown_timeout{20'000};

@@ -87,6 +87,8 @@ class Dockerfile(unittest.TestCase):
         runs = " ".join(rest for word, rest in self.build["instructions"] if word == "RUN")
         self.assertIn("-DSAB_BUILD_TESTS=OFF", runs)
         self.assertIn("-DSAB_BUILD_BENCH=OFF", runs)
+        # SPEC: the image's state_dir default is its volume.
+        self.assertIn(f"-DSAB_DEFAULT_STATE_DIR={STATE_DIR}", runs)
         self.assertIn("-G Ninja", runs)
 
     def test_runtime_packages_cover_every_shared_library(self):
@@ -191,6 +193,8 @@ class Dockerfile(unittest.TestCase):
                 ninja = f.read()
             self.assertIn("source-aws-billing", ninja)
             self.assertNotIn("unit_tests", ninja)
+            with open(os.path.join(tmp, "build", "generated", "config", "defaults.hpp"), encoding="utf-8") as f:
+                self.assertIn(f'"{STATE_DIR}"', f.read())
 
 
 class Compose(unittest.TestCase):
@@ -315,7 +319,7 @@ class HelmChart(unittest.TestCase):
         self.assertRegex(d, r"name: CONNECTOR_CONFIG\n\s+value: " + re.escape(ship_util.default_config_path()))
         self.assertIn("configMap:", d.split("- name: config\n", 2)[-1])
         self.assertEqual(mounts["state"], STATE_DIR)
-        self.assertTrue(self.values["config"]["state_dir"].startswith(STATE_DIR + "/"))
+        self.assertEqual(self.values["config"]["state_dir"], STATE_DIR)
         self.assertIn("checksum/config:", d)
         self.assertRegex(d, r"livenessProbe:\n\s+httpGet:\n\s+path: /healthz")
         self.assertRegex(d, r"readinessProbe:\n\s+httpGet:\n\s+path: /readyz")
@@ -375,7 +379,7 @@ class PlainManifest(unittest.TestCase):
         text = self.docs["ConfigMap"]["data"]["config.yml"]
         self.assertNotIn("secret", text)
         out = check_config(self, text)
-        self.assertIn(f"state_dir: {STATE_DIR}/state", out)
+        self.assertIn(f"state_dir: {STATE_DIR}\n", out)
 
 
 if __name__ == "__main__":
