@@ -92,13 +92,15 @@ std::string_view key_of(od::field& field) {
   return key;
 }
 
-// {"UnblendedCost": {"Amount": "1.0", "Unit": "USD"}, ...}
-void parse_metrics(od::value value, std::vector<common::MetricValue>& out) {
+// {"UnblendedCost": {"Amount": "1.0", "Unit": "USD"}, ...}. A group's metrics become events, so
+// each must have an Amount and a Unit (`complete`); a period's Total is not used for events.
+void parse_metrics(od::value value, std::vector<common::MetricValue>& out, bool complete) {
   od::object obj = take<od::object>(value.get_object(), "metrics must be an object");
   for (auto field_result : obj) {
     od::field field = take<od::field>(std::move(field_result), "metrics field");
     common::MetricValue metric;
     metric.name = std::string(key_of(field));
+    bool have_amount = false, have_unit = false;
     od::object m = take<od::object>(field.value().get_object(), "metric value must be an object");
     for (auto inner_result : m) {
       od::field inner = take<od::field>(std::move(inner_result), "metric field");
@@ -106,10 +108,14 @@ void parse_metrics(od::value value, std::vector<common::MetricValue>& out) {
       if (key == "Amount") {
         metric.amount =
             std::string(take<std::string_view>(inner.value().get_string(), "Amount string"));
+        have_amount = true;
       } else if (key == "Unit") {
         metric.unit = std::string(take<std::string_view>(inner.value().get_string(), "Unit"));
+        have_unit = true;
       }
     }
+    if (complete && !have_amount) fail("metric '" + metric.name + "' of a group has no Amount");
+    if (complete && !have_unit) fail("metric '" + metric.name + "' of a group has no Unit");
     out.push_back(std::move(metric));
   }
 }
@@ -126,7 +132,7 @@ common::CostGroup parse_group(od::value value) {
         group.keys.emplace_back(take<std::string_view>(std::move(k).get_string(), "group key"));
       }
     } else if (key == "Metrics") {
-      parse_metrics(field.value(), group.metrics);
+      parse_metrics(field.value(), group.metrics, true);
     }
   }
   return group;
@@ -157,7 +163,7 @@ common::CostPeriod parse_period(od::value value) {
         }
       }
     } else if (key == "Total") {
-      parse_metrics(field.value(), period.total);
+      parse_metrics(field.value(), period.total, false);
     } else if (key == "Groups") {
       od::array groups = take<od::array>(field.value().get_array(), "Groups must be an array");
       for (auto g : groups) {

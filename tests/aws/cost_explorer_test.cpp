@@ -140,6 +140,27 @@ TEST_CASE("cost explorer: malformed pages are clear errors") {
   }
 }
 
+TEST_CASE("cost explorer: a group metric without Amount or Unit is an error, not an event") {
+  // Found by the bad-input integration test: such a page gave events with "amount":"" and the
+  // day's checkpoint moved past it.
+  const std::string head =
+      R"({"ResultsByTime":[{"TimePeriod":{"Start":"2023-01-01","End":"2023-01-02"},"Groups":[)"
+      R"({"Keys":["S3"],"Metrics":{"UnblendedCost":)";
+  std::string no_amount = head + R"({"Unit":"USD"}}}]}]})";
+  CHECK_THROWS_WITH_AS(aws::parse_page(no_amount),
+                       doctest::Contains("metric 'UnblendedCost' of a group has no Amount"),
+                       aws::ResponseError);
+  std::string no_unit = head + R"({"Amount":"1.5"}}}]}]})";
+  CHECK_THROWS_WITH_AS(aws::parse_page(no_unit), doctest::Contains("has no Unit"),
+                       aws::ResponseError);
+  std::string empty_metric = head + R"({}}}]}]})";
+  CHECK_THROWS_AS(aws::parse_page(empty_metric), aws::ResponseError);
+  // A Total without amounts (as Cost Explorer sends with GroupBy) is still fine.
+  std::string total = R"({"ResultsByTime":[{"TimePeriod":{"Start":"2023-01-01","End":)"
+                      R"("2023-01-02"},"Total":{"X":{}},"Groups":[]}]})";
+  CHECK(aws::parse_page(total).periods.size() == 1);
+}
+
 TEST_CASE("cost explorer: error answers in every spelling") {
   auto e =
       aws::parse_error(400, "", R"({"__type":"LimitExceededException","message":"slow down"})");
