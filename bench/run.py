@@ -629,7 +629,7 @@ def plot(sweep, png, tmp):
         files.setdefault((kind, series), []).append((x, m, lo, hi))
     script = ["set terminal pngcairo size 1200,480 font ',10'", f"set output '{png}'",
               "set multiplot layout 1,2 title 'source-aws-billing delivery to nginx on loopback (median, min-max bars)'",
-              "set grid", "set key top left", "set ylabel 'events/s'", "set format y '%.0s%c'"]
+              "set grid", "set key top left", "set ylabel 'events/s'", "set format y '%.1s%c'"]
     for i, kind in enumerate(["connections", "batch"]):
         plots = []
         for (k, series), points in files.items():
@@ -642,10 +642,10 @@ def plot(sweep, png, tmp):
             plots.append(f"'{path}' using 1:2:3:4 with yerrorlines lw 2 title '{series}'")
         if kind == "connections":
             script += ["set title 'binary mode: one event per request'", "set xlabel 'connections'",
-                       "unset logscale x", "set xtics (1,2,4,8)", "set logscale x 2"]
+                       "set logscale x 2", "set xrange [0.8:10]", "set xtics (1,2,4,8)"]
         else:
             script += ["set title 'batch mode, 4 connections'", "set xlabel 'events per request'",
-                       "set logscale x 10", "set xtics auto"]
+                       "set logscale x 10", "set xrange [0.8:1000]", "set xtics auto"]
         script.append("plot " + ", ".join(plots))
     script.append("unset multiplot")
     path = os.path.join(tmp, "plot.gp")
@@ -694,7 +694,8 @@ def machine_description(bench):
         ("build", f"CMake build type {build_type}, {command_output(['g++', '--version'])}"),
         ("peers", f"{command_output(['nginx', '-v'])}; {command_output(['wrk', '-v'])}"),
         ("Python", f"{platform.python_version()}, boto3 {boto3}"),
-        ("commit", commit),
+        ("commit", f"{commit} (repository HEAD when run); binary: "
+                   f"{command_output([bench.binary, '--version'])}"),
         ("date", dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
         ("size", "smoke (not figures to quote)" if bench.args.smoke else "full"),
         ("runs", f"{bench.runs} per figure (median, min, max)"),
