@@ -12,6 +12,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -157,10 +158,13 @@ class Reader {
     return true;
   }
 
-  bool mapping(const YAML::Node& node, std::string_view path) {
+  // `secret`: the node may hold a secret (secret, delivery.headers); a scalar is not shown.
+  bool mapping(const YAML::Node& node, std::string_view path, bool secret = false) {
     if (!node || node.IsNull()) return false;
     if (!node.IsMap()) {
-      error(path, "must be a mapping, got " + describe(node));
+      const std::string got =
+          secret && node.IsScalar() ? "a value (not shown: it may be a secret)" : describe(node);
+      error(path, "must be a mapping, got " + got);
       return false;
     }
     return true;
@@ -348,13 +352,18 @@ void read_delivery(Reader& r, const YAML::Node& node, Delivery& out) {
   r.integer(node["batch_size"], "delivery.batch_size", out.batch_size, 1, 10'000);
   r.integer(node["concurrency"], "delivery.concurrency", out.concurrency, 1, 256);
   r.duration(node["timeout"], "delivery.timeout", out.timeout, std::chrono::milliseconds{1});
-  if (const YAML::Node headers = node["headers"]; r.mapping(headers, "delivery.headers")) {
+  if (const YAML::Node headers = node["headers"]; r.mapping(headers, "delivery.headers", true)) {
     for (const auto& item : headers) {
       const std::string name = item.first.Scalar();
       const std::string path = "delivery.headers." + name;
       std::string value;
       if (!valid_header_name(name)) {
-        r.error(path, "is not a valid HTTP header name");
+        // Cut at the first invalid character: '{Authorization:Bearer xyz}' is one key in YAML.
+        std::size_t valid = 0;
+        while (valid < name.size() && valid_header_name(name.substr(valid, 1)))
+          ++valid;
+        r.error("delivery.headers." + name.substr(0, valid) + (valid < name.size() ? "..." : ""),
+                "is not a valid HTTP header name (shown up to its first invalid character)");
         continue;
       }
       if (!r.string(item.second, path, value)) {
@@ -415,7 +424,7 @@ void read_log(Reader& r, const YAML::Node& node, Config& out) {
 }
 
 void read_secret(Reader& r, const YAML::Node& node, Secret& out) {
-  if (!r.mapping(node, "secret")) return;
+  if (!r.mapping(node, "secret", true)) return;
   r.check_keys(node, "secret", {"access_key_id", "secret_access_key", "session_token"});
   r.string(node["access_key_id"], "secret.access_key_id", out.access_key_id);
   r.string(node["secret_access_key"], "secret.secret_access_key", out.secret_access_key);
@@ -601,6 +610,12 @@ LoadResult load_from_string(std::string_view yaml, const Env& env) {
 }
 
 LoadResult load_file(const std::string& path, const Env& env) {
+  std::error_code dir_ec;
+  if (std::filesystem::is_directory(path, dir_ec)) {
+    LoadResult result;
+    result.errors.push_back("config file '" + path + "': cannot be read: is a directory");
+    return result;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     LoadResult result;
