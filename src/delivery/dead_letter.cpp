@@ -29,7 +29,11 @@ DeadLetter::DeadLetter(std::string state_dir)
 void DeadLetter::append(const events::Event& event) {
   std::error_code ec;
   if (!state_dir_.empty()) {
-    std::filesystem::create_directories(state_dir_, ec);
+    // Like the state's own: a directory created here is 0700 whatever the umask.
+    if (std::filesystem::create_directories(state_dir_, ec) && !ec) {
+      std::filesystem::permissions(state_dir_, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
+    }
     if (ec) fail("cannot create the state directory", state_dir_, ec.value());
   }
   line_.clear();

@@ -43,6 +43,15 @@ void write_all(int fd, std::string_view data, const std::string& path) {
   }
 }
 
+// Creates `dir` when missing; a directory created here is 0700 whatever the umask (it holds the
+// checkpoint, the lock and the dead letters: others must neither read nor replace them).
+void create_dir(const fs::path& dir) {
+  std::error_code ec;
+  const bool created = fs::create_directories(dir, ec);
+  if (!ec && created) fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (ec) throw StateError("cannot create state_dir '" + dir.string() + "': " + ec.message());
+}
+
 }  // namespace
 
 std::string serialize(const State& state) {
@@ -129,9 +138,7 @@ std::optional<State> load(const fs::path& dir) {
 }
 
 void save(const fs::path& dir, const State& state) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw StateError("cannot create state_dir '" + dir.string() + "': " + ec.message());
+  create_dir(dir);
   const std::string final_path = (dir / kStateFile).string();
   const std::string temp_path = final_path + ".tmp";
   const std::string text = serialize(state);
@@ -175,9 +182,7 @@ DirLock::DirLock(const fs::path& dir) {
 }
 
 std::optional<DirLock> DirLock::try_acquire(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw StateError("cannot create state_dir '" + dir.string() + "': " + ec.message());
+  create_dir(dir);
   const std::string path = (dir / "lock").string();
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) throw StateError("cannot open '" + path + "': " + errno_text());

@@ -70,6 +70,20 @@ TEST_CASE("dead letter: creates the state dir and a 0600 file, one JSON line per
   fs::remove_all(dir);
 }
 
+TEST_CASE("dead letter: a state dir it creates is 0700 even under umask 000") {
+  const auto dir = temp_dir("dlumask");
+  const mode_t old = ::umask(0);
+  delivery::DeadLetter dl((dir / "state").string());
+  dl.append(event("1", "x"));
+  ::umask(old);
+  struct stat st {};
+  REQUIRE(::stat((dir / "state").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  REQUIRE(::stat(dl.path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("dead letter: an unusable state dir is a clear error") {
   const auto dir = temp_dir("dlbad");
   fs::create_directories(dir);

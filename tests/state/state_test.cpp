@@ -101,3 +101,27 @@ TEST_CASE("state: the directory lock excludes a second holder") {
   }
   CHECK(DirLock::try_acquire(dir.path));
 }
+
+TEST_CASE("state: a state dir it creates is 0700 even under umask 000") {
+  // Found by test_reliability_secrets.py: it was 0777, so anyone could replace state.json.
+  TempDir dir;
+  const mode_t old = ::umask(0);
+  {
+    DirLock lock(dir.path / "a");
+    save(dir.path / "b", State{});
+  }
+  ::umask(old);
+  for (const char* name : {"a", "b"}) {
+    struct stat st {};
+    REQUIRE(::stat((dir.path / name).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+  }
+  // An existing directory keeps the mode its owner gave it.
+  fs::create_directories(dir.path / "c");
+  fs::permissions(dir.path / "c",
+                  fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  save(dir.path / "c", State{});
+  struct stat st {};
+  REQUIRE(::stat((dir.path / "c").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0750);
+}
