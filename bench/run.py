@@ -102,7 +102,21 @@ def json_lines(cmd, **kwargs):
 
 
 def timed(cmd, env=None, cwd=None):
-    """Runs cmd under /usr/bin/time -v: (seconds by our clock, peak RSS in KiB, completed)."""
+    """Runs cmd under /usr/bin/time -v: (seconds by our clock, peak RSS in KiB, completed).
+    Without /usr/bin/time, the peak RSS comes from the same place, the child's rusage."""
+    if not os.path.exists("/usr/bin/time"):
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            started = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True, env=env, cwd=cwd)
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - started
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            r = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
+        if r.returncode != 0:
+            raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({r.returncode}): {r.stderr[-3000:]}")
+        return seconds, usage.ru_maxrss, r
     started = time.perf_counter()
     r = subprocess.run(["/usr/bin/time", "-v", *cmd], capture_output=True, text=True, env=env,
                        cwd=cwd)
