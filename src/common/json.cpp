@@ -1,6 +1,7 @@
 #include "common/json.hpp"
 
 #include <cstdint>
+#include <cstring>
 
 namespace sab::common {
 namespace {
@@ -31,6 +32,22 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
   return len;
 }
 
+std::uint64_t load8(const char* p) {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Whether any of 8 bytes is a control character, '"', '\\' or not ASCII (SWAR: a byte's high
+// bit is set in the result exactly when that byte needs a closer look).
+bool needs_escape(std::uint64_t v) {
+  constexpr std::uint64_t ones = 0x0101010101010101ull;
+  constexpr std::uint64_t high = 0x8080808080808080ull;
+  const auto zero_byte = [&](std::uint64_t x) { return (x - ones) & ~x & high; };
+  const std::uint64_t control = (v - ones * 0x20) & ~v & high;  // bytes < 0x20
+  return ((control | zero_byte(v ^ (ones * '"')) | zero_byte(v ^ (ones * '\\')) | v) & high) != 0;
+}
+
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -40,6 +57,8 @@ void append_json_string(std::string& out, std::string_view s) {
   while (i < s.size()) {
     // Copy runs of plain ASCII in one go; this is the hot path for event encoding.
     std::size_t run = i;
+    while (run + 8 <= s.size() && !needs_escape(load8(s.data() + run)))
+      run += 8;
     while (run < s.size()) {
       const auto c = static_cast<unsigned char>(s[run]);
       if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;

@@ -1,7 +1,9 @@
 #include "events/mapping.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
+#include <iterator>
 
 #include "common/json.hpp"
 #include "events/uuid.hpp"
@@ -23,17 +25,32 @@ std::string lower_case(std::string_view s) {
   return out;
 }
 
-std::string iso_date(std::chrono::sys_days day) {
-  const std::chrono::year_month_day ymd{day};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
+void append_2digits(std::string& out, unsigned v) {
+  out.push_back(static_cast<char>('0' + v / 10 % 10));
+  out.push_back(static_cast<char>('0' + v % 10));
+}
+
+void append_ymd(std::string& out, const std::chrono::year_month_day& ymd) {
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) {
+    char buf[16];
+    const int n = std::snprintf(buf, sizeof buf, "%04d", year);
+    out.append(buf, static_cast<std::size_t>(n));
+  } else {
+    append_2digits(out, static_cast<unsigned>(year) / 100);
+    append_2digits(out, static_cast<unsigned>(year) % 100);
+  }
+  out.push_back('-');
+  append_2digits(out, static_cast<unsigned>(ymd.month()));
+  out.push_back('-');
+  append_2digits(out, static_cast<unsigned>(ymd.day()));
 }
 
 // Appends "<length>:<bytes>" so that no two different field lists give the same name.
 void append_field(std::string& name, std::string_view field) {
-  name += std::to_string(field.size());
+  char digits[24];
+  const auto r = std::to_chars(std::begin(digits), std::end(digits), field.size());
+  name.append(digits, r.ptr);
   name.push_back(':');
   name.append(field);
 }
@@ -42,100 +59,151 @@ bool is_split_type(std::string_view type) {
   return type == "TAG" || type == "COST_CATEGORY";
 }
 
-void append_metric(std::string& data, const common::MetricValue& m) {
-  data.push_back(',');
-  common::append_json_string(data, camel_case(m.name));
-  data += ":{\"amount\":";
-  common::append_json_string(data, m.amount);
-  data += ",\"unit\":";
-  common::append_json_string(data, m.unit);
-  data.push_back('}');
-}
-
 std::string_view granularity_name(config::Granularity g) {
   return g == config::Granularity::monthly ? "monthly" : "daily";
 }
 
-Event build(const common::CostPeriod& period, const std::vector<std::string>& keys,
-            const std::vector<common::MetricValue>& metrics,
-            const std::vector<config::GroupBy>& group_by, config::Granularity granularity,
-            std::chrono::system_clock::time_point now) {
-  Event event;
-  const std::string date = iso_date(period.start);
-  event.source = std::string(kSource);
-  event.type = event_type(group_by, granularity);
-  event.time = rfc3339(now);
-  event.estimated = period.estimated;
-
-  event.subject = date;
-  for (const auto& key : keys) {
-    event.subject.push_back('/');
-    event.subject += key;
+// What every event of one period shares, computed once per period rather than per event.
+class PeriodContext {
+ public:
+  PeriodContext(const common::CostPeriod& period, const std::vector<config::GroupBy>& group_by,
+                config::Granularity granularity, std::chrono::system_clock::time_point now)
+      : group_by_(group_by), estimated_(period.estimated) {
+    append_ymd(date_, std::chrono::year_month_day{period.start});
+    type_ = event_type(group_by, granularity);
+    time_ = rfc3339(now);
+    data_head_ = "{\"date\":";
+    common::append_json_string(data_head_, date_);
+    append_field(id_head_, kSource);
+    append_field(id_head_, type_);
+    append_field(id_head_, date_);
   }
 
-  std::string& data = event.data;
-  data.reserve(64 + 64 * metrics.size());
-  data += "{\"date\":";
-  common::append_json_string(data, date);
-  std::vector<std::string> used;
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    config::GroupBy gb = i < group_by.size()
-                             ? group_by[i]
-                             : config::GroupBy{"DIMENSION", "KEY" + std::to_string(i + 1)};
-    std::string data_key = group_data_key(gb);
-    if (std::find(used.begin(), used.end(), data_key) != used.end()) {
-      data_key += std::to_string(i + 1);
+  Event build(const std::vector<std::string>& keys,
+              const std::vector<common::MetricValue>& metrics) {
+    Event event;
+    event.source.assign(kSource);
+    event.type = type_;
+    event.time = time_;
+    event.estimated = estimated_;
+
+    std::size_t subject_size = date_.size();
+    for (const auto& key : keys)
+      subject_size += 1 + key.size();
+    event.subject.reserve(subject_size);
+    event.subject = date_;
+    for (const auto& key : keys) {
+      event.subject.push_back('/');
+      event.subject += key;
     }
-    used.push_back(data_key);
-    data.push_back(',');
-    common::append_json_string(data, data_key);
-    data.push_back(':');
-    const std::string& key = keys[i];
-    if (is_split_type(gb.type)) {
-      const auto dollar = key.find('$');
-      const std::string_view name = dollar == std::string::npos
-                                        ? std::string_view(gb.key)
-                                        : std::string_view(key).substr(0, dollar);
-      const std::string_view value = dollar == std::string::npos
-                                         ? std::string_view(key)
-                                         : std::string_view(key).substr(dollar + 1);
-      data += "{\"key\":";
-      common::append_json_string(data, name);
-      data += ",\"value\":";
-      common::append_json_string(data, value);
+
+    ensure_keys(keys.size());
+    std::string& data = event.data;
+    data.reserve(data_head_.size() + 2 * subject_size + 64 * metrics.size() + 16);
+    data += data_head_;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const KeySlot& slot = key_slots_[i];
+      data += slot.prefix;
+      const std::string& key = keys[i];
+      if (slot.split) {
+        const auto dollar = key.find('$');
+        const std::string_view name = dollar == std::string::npos
+                                          ? std::string_view(slot.default_name)
+                                          : std::string_view(key).substr(0, dollar);
+        const std::string_view value = dollar == std::string::npos
+                                           ? std::string_view(key)
+                                           : std::string_view(key).substr(dollar + 1);
+        data += "{\"key\":";
+        common::append_json_string(data, name);
+        data += ",\"value\":";
+        common::append_json_string(data, value);
+        data.push_back('}');
+      } else {
+        common::append_json_string(data, key);
+      }
+    }
+    for (const auto& m : metrics) {
+      data += metric_prefix(m.name);
+      common::append_json_string(data, m.amount);
+      data += ",\"unit\":";
+      common::append_json_string(data, m.unit);
       data.push_back('}');
-    } else {
-      common::append_json_string(data, key);
+    }
+    data.push_back('}');
+
+    // The id: length-prefixed fields, metrics sorted by name so that the API's order does not
+    // matter.
+    sorted_.clear();
+    for (const auto& m : metrics)
+      sorted_.push_back(&m);
+    std::sort(sorted_.begin(), sorted_.end(),
+              [](const auto* a, const auto* b) { return a->name < b->name; });
+    name_ = id_head_;
+    append_field(name_, std::to_string(keys.size()));
+    for (const auto& key : keys)
+      append_field(name_, key);
+    append_field(name_, std::to_string(sorted_.size()));
+    for (const auto* m : sorted_) {
+      append_field(name_, m->name);
+      append_field(name_, m->amount);
+      append_field(name_, m->unit);
+    }
+    event.id = to_string(uuid_v5(kEventNamespace, name_));
+    return event;
+  }
+
+ private:
+  struct KeySlot {
+    std::string prefix;        // ,"<data key>":
+    bool split = false;        // TAG or COST_CATEGORY: "name$value"
+    std::string default_name;  // the group-by key, when the value has no '$'
+  };
+
+  void ensure_keys(std::size_t count) {
+    while (key_slots_.size() < count) {
+      const std::size_t i = key_slots_.size();
+      const config::GroupBy gb = i < group_by_.size()
+                                     ? group_by_[i]
+                                     : config::GroupBy{"DIMENSION", "KEY" + std::to_string(i + 1)};
+      std::string data_key = group_data_key(gb);
+      // A data key used by an earlier group-by gets the position as a suffix.
+      for (std::size_t k = 0; k < i; ++k) {
+        if (used_[k] == data_key) {
+          data_key += std::to_string(i + 1);
+          break;
+        }
+      }
+      used_.push_back(data_key);
+      KeySlot slot;
+      slot.prefix.push_back(',');
+      common::append_json_string(slot.prefix, data_key);
+      slot.prefix.push_back(':');
+      slot.split = is_split_type(gb.type);
+      slot.default_name = gb.key;
+      key_slots_.push_back(std::move(slot));
     }
   }
-  for (const auto& m : metrics)
-    append_metric(data, m);
-  data.push_back('}');
 
-  // The id: length-prefixed fields, metrics sorted by name so that the API's order does not matter.
-  std::vector<const common::MetricValue*> sorted;
-  sorted.reserve(metrics.size());
-  for (const auto& m : metrics)
-    sorted.push_back(&m);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const auto* a, const auto* b) { return a->name < b->name; });
-  std::string name;
-  name.reserve(128 + 48 * metrics.size());
-  append_field(name, event.source);
-  append_field(name, event.type);
-  append_field(name, date);
-  append_field(name, std::to_string(keys.size()));
-  for (const auto& key : keys)
-    append_field(name, key);
-  append_field(name, std::to_string(sorted.size()));
-  for (const auto* m : sorted) {
-    append_field(name, m->name);
-    append_field(name, m->amount);
-    append_field(name, m->unit);
+  // ,"<camelCase name>":{"amount":  — the handful of metric names repeat in every group.
+  const std::string& metric_prefix(const std::string& name) {
+    for (const auto& [known, prefix] : metric_prefixes_) {
+      if (known == name) return prefix;
+    }
+    std::string prefix = ",";
+    common::append_json_string(prefix, camel_case(name));
+    prefix += ":{\"amount\":";
+    return metric_prefixes_.emplace_back(name, std::move(prefix)).second;
   }
-  event.id = to_string(uuid_v5(kEventNamespace, name));
-  return event;
-}
+
+  const std::vector<config::GroupBy>& group_by_;
+  bool estimated_;
+  std::string date_, type_, time_, data_head_, id_head_;
+  std::vector<KeySlot> key_slots_;
+  std::vector<std::string> used_;
+  std::vector<std::pair<std::string, std::string>> metric_prefixes_;
+  std::vector<const common::MetricValue*> sorted_;
+  std::string name_;  // the id's name, reused between events
+};
 
 }  // namespace
 
@@ -202,7 +270,8 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
 Event make_event(const common::CostPeriod& period, const common::CostGroup& group,
                  const std::vector<config::GroupBy>& group_by, config::Granularity granularity,
                  std::chrono::system_clock::time_point now) {
-  return build(period, group.keys, group.metrics, group_by, granularity, now);
+  PeriodContext context(period, group_by, granularity, now);
+  return context.build(group.keys, group.metrics);
 }
 
 std::vector<Event> make_events(const common::CostPeriod& period,
@@ -210,16 +279,16 @@ std::vector<Event> make_events(const common::CostPeriod& period,
                                config::Granularity granularity,
                                std::chrono::system_clock::time_point now) {
   std::vector<Event> out;
+  PeriodContext context(period, group_by, granularity, now);
   if (period.groups.empty()) {
     if (group_by.empty() && !period.total.empty()) {
-      out.push_back(build(period, {}, period.total, group_by, granularity, now));
+      out.push_back(context.build({}, period.total));
     }
     return out;
   }
   out.reserve(period.groups.size());
-  for (const auto& group : period.groups) {
-    out.push_back(make_event(period, group, group_by, granularity, now));
-  }
+  for (const auto& group : period.groups)
+    out.push_back(context.build(group.keys, group.metrics));
   return out;
 }
 

@@ -2,19 +2,33 @@
 
 #include <openssl/evp.h>
 
-#include <memory>
 #include <stdexcept>
 
 namespace sab::events {
 
+namespace {
+
+// OpenSSL 3 looks a digest up in its provider store on every EVP_sha1() init, under a lock;
+// an event id is hashed per event, so the digest is fetched once and the context reused.
+struct Sha1 {
+  EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~Sha1() {
+    EVP_MD_CTX_free(ctx);
+    EVP_MD_free(md);
+  }
+};
+
+}  // namespace
+
 Uuid uuid_v5(const Uuid& name_space, std::string_view name) {
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  thread_local Sha1 sha1;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha1(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), name_space.data(), name_space.size()) != 1 ||
-      EVP_DigestUpdate(ctx.get(), name.data(), name.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1 || length < 16) {
+  if (!sha1.md || !sha1.ctx || EVP_DigestInit_ex2(sha1.ctx, sha1.md, nullptr) != 1 ||
+      EVP_DigestUpdate(sha1.ctx, name_space.data(), name_space.size()) != 1 ||
+      EVP_DigestUpdate(sha1.ctx, name.data(), name.size()) != 1 ||
+      EVP_DigestFinal_ex(sha1.ctx, digest, &length) != 1 || length < 16) {
     throw std::runtime_error("SHA-1 digest for a UUID failed");
   }
   Uuid out{};

@@ -26,3 +26,26 @@ TEST_CASE("json: invalid UTF-8 becomes U+FFFD") {
   CHECK(json_string("\xC0\xAF") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");  // overlong
   CHECK(json_string("\xED\xA0\x80") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // surrogate
 }
+
+// The 8-byte scan must agree with a byte-at-a-time escaper at every position of a long string.
+TEST_CASE("json: the word-at-a-time scan escapes what the byte loop would") {
+  const std::string specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xff", " "};
+  for (const auto& special : specials) {
+    for (std::size_t pos = 0; pos < 20; ++pos) {
+      std::string plain(20, 'a');
+      std::string input = plain.substr(0, pos) + special + plain.substr(pos);
+      std::string expected;
+      sab::common::append_json_string(expected, plain.substr(0, pos));
+      expected.pop_back();
+      std::string middle;
+      sab::common::append_json_string(middle, special);
+      expected += middle.substr(1, middle.size() - 2);
+      std::string tail;
+      sab::common::append_json_string(tail, plain.substr(pos));
+      expected += tail.substr(1);
+      std::string got;
+      sab::common::append_json_string(got, input);
+      CHECK(got == expected);
+    }
+  }
+}
