@@ -29,7 +29,8 @@ TEST_CASE("json: invalid UTF-8 becomes U+FFFD") {
 
 // The 8-byte scan must agree with a byte-at-a-time escaper at every position of a long string.
 TEST_CASE("json: the word-at-a-time scan escapes what the byte loop would") {
-  const std::string specials[] = {"\"", "\\", "\n", "\x01", "\x1f", "\x7f", "\xc3\xa9", "\xff", " "};
+  const std::string specials[] = {"\"",   "\\",       "\n",   "\x01", "\x1f",
+                                  "\x7f", "\xc3\xa9", "\xff", " "};
   for (const auto& special : specials) {
     for (std::size_t pos = 0; pos < 20; ++pos) {
       std::string plain(20, 'a');
