@@ -22,6 +22,7 @@ Pipeline::Pipeline(const config::Config& config, FetchFn fetch, delivery::EventS
 
 asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::State& state) {
   PullOutcome outcome;
+  gauge_touched_ = false;
   try {
     co_await fetch_(request.period.first, request.period.end_exclusive(),
                     [&](std::vector<common::CostPeriod>&& periods) -> asio::awaitable<void> {
@@ -32,7 +33,16 @@ asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::S
     outcome.error = e.what();
   }
   if (request.digest_from) state::prune_digests(state, *request.digest_from);
-  if (gauge_day_) metrics_.set_costs(cost_labels_, gauge_samples_);
+  if (gauge_touched_) {
+    const std::size_t dropped =
+        metrics::keep_largest_costs(gauge_samples_, config_.cost_gauge_series);
+    if (dropped != 0) {
+      log::info("cost gauge keeps the largest amounts only (cost_gauge_series)",
+                {{"kept", gauge_samples_.size()}, {"dropped", dropped}});
+    }
+    metrics_.set_costs(cost_labels_, gauge_samples_);
+    gauge_samples_ = {};  // the registry holds them now
+  }
   co_return outcome;
 }
 
@@ -85,10 +95,12 @@ asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& period
 
 void Pipeline::update_cost_gauge(const common::CostPeriod& period) {
   // The gauge shows the latest billing period of the pull; older ones are dropped as they pass.
-  if (gauge_day_ && period.start < *gauge_day_) return;
-  if (!gauge_day_ || period.start > *gauge_day_) {
+  if (config_.cost_gauge_series == 0 || (gauge_day_ && period.start < *gauge_day_)) return;
+  // A newer day, or the same day pulled again, replaces the samples.
+  if (!gauge_day_ || period.start > *gauge_day_ || !gauge_touched_) {
     gauge_day_ = period.start;
     gauge_samples_.clear();
+    gauge_touched_ = true;
   }
   for (const auto& group : period.groups) {
     for (const auto& m : group.metrics) {

@@ -62,6 +62,7 @@ class Pipeline {
   WallClock now_;
   std::vector<std::string> cost_labels_;
   std::optional<Day> gauge_day_;
+  bool gauge_touched_ = false;  // this pull brought samples of gauge_day_
   std::vector<metrics::Metrics::CostSample> gauge_samples_;
 };
 

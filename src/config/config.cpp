@@ -448,12 +448,29 @@ void validate_zone(Reader& r, const std::string& zone) {
 
 Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
   Config c;
-  r.check_keys(root, "", {"target",   "endpoint",      "pull_hour",        "pull_zone",
-                          "secret",   "role_arn",      "external_id",      "send_event_attempts",
-                          "region",   "granularity",   "group_by",         "metrics",
-                          "filter",   "catch_up_days", "restate_days",     "state_dir",
-                          "delivery", "listen",        "shutdown_timeout", "max_response_bytes",
-                          "log"});
+  r.check_keys(root, "",
+               {"target",
+                "endpoint",
+                "pull_hour",
+                "pull_zone",
+                "secret",
+                "role_arn",
+                "external_id",
+                "send_event_attempts",
+                "region",
+                "granularity",
+                "group_by",
+                "metrics",
+                "filter",
+                "catch_up_days",
+                "restate_days",
+                "state_dir",
+                "delivery",
+                "listen",
+                "shutdown_timeout",
+                "max_response_bytes",
+                "cost_gauge_series",
+                "log"});
 
   r.string(root["target"], "target", c.target);
   if (auto t = env("CONNECTOR_TARGET"); t && !t->empty()) c.target = *t;
@@ -552,6 +569,7 @@ Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
       }
     }
   }
+  r.integer(root["cost_gauge_series"], "cost_gauge_series", c.cost_gauge_series, 0, 100000);
   read_log(r, root["log"], c);
   return c;
 }
@@ -763,6 +781,7 @@ std::string render_masked(const Config& c) {
       << (v6 ? "[" + c.listen.host + "]" : c.listen.host) + ":" + std::to_string(c.listen.port);
   out << YAML::Key << "shutdown_timeout" << YAML::Value << format_duration(c.shutdown_timeout);
   out << YAML::Key << "max_response_bytes" << YAML::Value << format_size(c.max_response_bytes);
+  out << YAML::Key << "cost_gauge_series" << YAML::Value << c.cost_gauge_series;
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "level" << YAML::Value << std::string(to_string(c.log_level));
   out << YAML::Key << "format" << YAML::Value << std::string(to_string(c.log_format));

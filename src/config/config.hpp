@@ -72,6 +72,8 @@ struct Config {
   Listen listen;
   std::chrono::milliseconds shutdown_timeout{20'000};
   std::uint64_t max_response_bytes = 256ull * 1024 * 1024;
+  // Most series of aws_billing_source_cost (the largest amounts win); 0 turns the gauge off.
+  unsigned cost_gauge_series = 500;
   LogLevel log_level = LogLevel::info;
   LogFormat log_format = LogFormat::json;
 

@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <cctype>
 #include <stdexcept>
 
@@ -158,6 +159,28 @@ void Metrics::set_costs(const std::vector<std::string>& group_labels,
 
 std::string Metrics::serialize() const {
   return prometheus::TextSerializer{}.Serialize(registry_->Collect());
+}
+
+std::size_t keep_largest_costs(std::vector<Metrics::CostSample>& samples, std::size_t limit) {
+  if (samples.size() <= limit) return 0;
+  std::vector<std::size_t> order(samples.size());
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  const auto larger = [&](std::size_t a, std::size_t b) {
+    if (samples[a].amount != samples[b].amount) return samples[a].amount > samples[b].amount;
+    return a < b;
+  };
+  std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(limit), order.end(),
+                   larger);
+  order.resize(limit);
+  std::sort(order.begin(), order.end());
+  std::vector<Metrics::CostSample> kept;
+  kept.reserve(limit);
+  for (std::size_t i : order)
+    kept.push_back(std::move(samples[i]));
+  const std::size_t dropped = samples.size() - limit;
+  samples = std::move(kept);
+  return dropped;
 }
 
 std::string label_name(std::string_view type, std::string_view key) {

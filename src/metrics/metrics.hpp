@@ -84,6 +84,11 @@ class Metrics {
       attempts_by_, credentials_by_, task_failures_by_, http_by_;
 };
 
+// Keeps the `limit` samples with the largest amounts (ties by input order), in input order, so
+// that an organization's thousands of groups never become thousands of series. Returns how many
+// were dropped.
+std::size_t keep_largest_costs(std::vector<Metrics::CostSample>& samples, std::size_t limit);
+
 // Prometheus label names: SERVICE -> service, LINKED_ACCOUNT -> linked_account; a TAG or cost
 // category name is sanitized to [a-zA-Z0-9_].
 std::string label_name(std::string_view type, std::string_view key);

@@ -207,3 +207,35 @@ TEST_CASE("pipeline: a failed fetch is reported, not thrown") {
   CHECK_FALSE(outcome.fetched);
   CHECK(outcome.error == "throttled after retries");
 }
+
+TEST_CASE("pipeline: the cost gauge keeps cost_gauge_series series, and an older day leaves it") {
+  Harness h;
+  h.config.cost_gauge_series = 2;
+  std::vector<std::vector<common::CostPeriod>> pages = {
+      {period("2024-01-14", {{"Amazon S3", "1.5"}, {"AWS Lambda", "0.2"}, {"Amazon EC2", "9"}})}};
+  app::FetchFn fetch = [&pages](Day, Day, app::PageHandler handler) -> asio::awaitable<void> {
+    for (auto page : pages)
+      co_await handler(std::move(page));
+  };
+  app::Pipeline pipeline(h.config, fetch, h.sink, h.metrics,
+                         [] { return std::chrono::system_clock::time_point{}; });
+  const auto run = [&](const char* first, const char* last) {
+    state::State state;
+    asio::io_context io;
+    auto future = asio::co_spawn(io, pipeline.pull(request(first, last), state), asio::use_future);
+    io.run();
+    return future.get();
+  };
+  CHECK(run("2024-01-14", "2024-01-14").result.delivered == 3);
+  auto text = h.metrics.serialize();
+  CHECK(text.find("service=\"Amazon EC2\",unit=\"USD\"} 9") != std::string::npos);
+  CHECK(text.find("service=\"Amazon S3\",unit=\"USD\"} 1.5") != std::string::npos);
+  CHECK(text.find("AWS Lambda") == std::string::npos);
+
+  // A later pull that brings only an older day (a restatement) does not empty the gauge.
+  pages = {{period("2024-01-13", {{"Amazon S3", "4"}})}};
+  CHECK(run("2024-01-13", "2024-01-13").result.delivered == 1);
+  text = h.metrics.serialize();
+  CHECK(text.find("service=\"Amazon EC2\",unit=\"USD\"} 9") != std::string::npos);
+  CHECK(text.find("service=\"Amazon S3\",unit=\"USD\"} 1.5") != std::string::npos);
+}

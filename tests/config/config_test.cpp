@@ -76,6 +76,7 @@ TEST_CASE("config: the original connector's minimal file gets every default") {
   CHECK(c.listen.port == 8080);
   CHECK(c.shutdown_timeout == std::chrono::seconds(20));
   CHECK(c.max_response_bytes == 256ull * 1024 * 1024);
+  CHECK(c.cost_gauge_series == 500);
   CHECK(c.log_level == LogLevel::info);
   CHECK(c.log_format == LogFormat::json);
 }
@@ -245,6 +246,8 @@ TEST_CASE("config: out of range and invalid values") {
   CHECK(has_error(load("target: http://x\nlisten: 8080\n"), "listen: must be host:port"));
   CHECK(has_error(load("target: http://x\nlisten: ':70000'\n"), "listen: port must be"));
   CHECK(has_error(load("target: http://x\nshutdown_timeout: soon\n"), "shutdown_timeout"));
+  CHECK(has_error(load("target: http://x\ncost_gauge_series: -1\n"), "cost_gauge_series"));
+  CHECK(load("target: http://x\ncost_gauge_series: 0\n").config->cost_gauge_series == 0);
   CHECK(has_error(load("target: http://x\nmax_response_bytes: 10\n"),
                   "max_response_bytes: must be at least"));
   CHECK(has_error(load("target: http://x\nmax_response_bytes: lots\n"),

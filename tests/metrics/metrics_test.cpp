@@ -40,3 +40,21 @@ TEST_CASE("metrics: label names") {
   CHECK(label_name("TAG", "team-name") == "tag_team_name");
   CHECK(label_name("COST_CATEGORY", "Env") == "cost_category_env");
 }
+
+TEST_CASE("metrics: the cost gauge keeps the largest amounts, in their order") {
+  using Sample = Metrics::CostSample;
+  std::vector<Sample> samples{{{"a"}, "UnblendedCost", "USD", 1},
+                              {{"b"}, "UnblendedCost", "USD", 5},
+                              {{"c"}, "UnblendedCost", "USD", 3},
+                              {{"d"}, "UnblendedCost", "USD", 5},
+                              {{"e"}, "UnblendedCost", "USD", 0.5}};
+  CHECK(keep_largest_costs(samples, 10) == 0);
+  CHECK(samples.size() == 5);
+  CHECK(keep_largest_costs(samples, 3) == 2);
+  REQUIRE(samples.size() == 3);
+  CHECK(samples[0].group_values[0] == "b");
+  CHECK(samples[1].group_values[0] == "c");
+  CHECK(samples[2].group_values[0] == "d");
+  CHECK(keep_largest_costs(samples, 0) == 3);
+  CHECK(samples.empty());
+}
