@@ -1,6 +1,14 @@
 #include "app/pipeline.hpp"
 
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
+#include <iterator>
+#include <map>
 
 #include "app/cli.hpp"
 #include "app/log.hpp"
@@ -20,6 +28,20 @@ Pipeline::Pipeline(const config::Config& config, FetchFn fetch, delivery::EventS
     cost_labels_.push_back(metrics::label_name(g.type, g.key));
 }
 
+// One page's events on their way to the sink while the next page is fetched, and what is needed
+// to settle them: which day each event belongs to and the digests to keep once delivered.
+struct Pipeline::InFlight {
+  explicit InFlight(asio::any_io_executor executor)
+      : signal(std::move(executor), asio::steady_timer::time_point::max()) {}
+  asio::steady_timer signal;  // cancelled when the delivery is done
+  bool done = false;
+  delivery::DeliveryResult result;
+  std::string error;  // the delivery task ended with an exception
+  std::size_t events = 0;
+  std::vector<std::pair<Day, std::size_t>> day_ends;  // (day, end index in the batch), in order
+  std::vector<std::pair<Day, std::vector<std::pair<std::string, std::string>>>> digests;
+};
+
 asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::State& state) {
   PullOutcome outcome;
   gauge_touched_ = false;
@@ -32,6 +54,8 @@ asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::S
   } catch (const std::exception& e) {
     outcome.error = e.what();
   }
+  // The last page (or the one in flight when the fetch failed) settles before the outcome.
+  co_await settle_in_flight(state, outcome);
   if (request.digest_from) state::prune_digests(state, *request.digest_from);
   if (gauge_touched_) {
     const std::size_t dropped =
@@ -49,6 +73,10 @@ asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::S
 asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& periods,
                                         const PullRequest& request, state::State& state,
                                         PullOutcome& outcome) {
+  // No co_await inside a larger expression with temporaries: g++ 12 may destroy them twice.
+  const auto executor = co_await asio::this_coro::executor;
+  auto page = std::make_shared<InFlight>(executor);
+  std::vector<events::Event> batch;
   for (auto& period : periods) {
     const Day day = period.start;
     if (day < request.period.first || day > request.period.last) {
@@ -61,35 +89,116 @@ asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& period
     auto events = events::make_events(period, config_.group_by, config_.granularity, now_());
     const bool restated =
         request.restate && day >= request.restate->first && day <= request.restate->last;
-    const bool keep_digest = request.digest_from && day >= *request.digest_from;
-    std::vector<std::pair<std::string, std::string>> digests;  // group key -> id, once settled
     if (restated) {
       // Only groups whose amounts changed (a new id) or that are new go out again.
-      auto& known = state.digests[day];
-      std::erase_if(events, [&](const events::Event& e) {
-        auto it = known.find(state::group_key(e.subject));
-        const bool same = it != known.end() && it->second == e.id;
-        if (same) ++outcome.unchanged;
-        return same;
-      });
+      const auto known_it = state.digests.find(day);
+      if (known_it != state.digests.end()) {
+        const auto& known = known_it->second;
+        std::erase_if(events, [&](const events::Event& e) {
+          auto it = known.find(state::group_key(e.subject));
+          const bool same = it != known.end() && it->second == e.id;
+          if (same) ++outcome.unchanged;
+          return same;
+        });
+      }
     }
-    if (keep_digest) {
+    if (request.digest_from && day >= *request.digest_from) {
+      auto& digests =
+          page->digests.emplace_back(day, decltype(page->digests)::value_type::second_type{});
+      digests.second.reserve(events.size());
       for (const auto& e : events)
-        digests.emplace_back(state::group_key(e.subject), e.id);
+        digests.second.emplace_back(state::group_key(e.subject), e.id);
     }
     if (events.empty()) continue;
-    const std::size_t count = events.size();
-    auto result = co_await sink_.deliver(std::move(events));
-    outcome.result += result;
-    if (!result.settled()) {
+    if (batch.empty()) {
+      batch = std::move(events);
+    } else {
+      batch.insert(batch.end(), std::make_move_iterator(events.begin()),
+                   std::make_move_iterator(events.end()));
+    }
+    page->day_ends.emplace_back(day, batch.size());
+  }
+
+  // deliver() calls never overlap: the previous page settles before this one starts. Returning
+  // while this page is delivered lets the client fetch the next page meanwhile.
+  co_await settle_in_flight(state, outcome);
+  page->events = batch.size();
+  if (batch.empty()) {
+    page->done = true;
+    apply(*page, state, outcome);
+    co_return;
+  }
+  asio::co_spawn(
+      executor,
+      [this, page, batch = std::move(batch)]() mutable -> asio::awaitable<void> {
+        page->result = co_await sink_.deliver(std::move(batch));
+      },
+      [this, page](std::exception_ptr e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            page->error = ex.what();
+          } catch (...) {
+            page->error = "unknown error";
+          }
+          log::error("delivery of a page ended with an error", {{"error", page->error}});
+          metrics_.task_failures("delivery").Increment();
+        }
+        page->done = true;
+        page->signal.cancel();
+      });
+  in_flight_ = std::move(page);
+}
+
+asio::awaitable<void> Pipeline::settle_in_flight(state::State& state, PullOutcome& outcome) {
+  if (!in_flight_) co_return;
+  auto page = std::move(in_flight_);
+  in_flight_.reset();
+  while (!page->done)
+    co_await page->signal.async_wait(asio::as_tuple(asio::use_awaitable));
+  apply(*page, state, outcome);
+}
+
+void Pipeline::apply(InFlight& page, state::State& state, PullOutcome& outcome) {
+  auto& r = page.result;
+  if (!page.error.empty()) {
+    // Whatever the sink did not report is not delivered.
+    r.failed = page.events - std::min(page.events, r.delivered + r.dead_lettered);
+    r.failed_at.clear();
+  }
+  outcome.result += r;
+  // Failed events per day; a sink that does not say which failed fails the whole page.
+  std::map<Day, std::size_t> failed;
+  if (r.failed != 0) {
+    if (r.failed_at.size() == r.failed) {
+      for (std::size_t index : r.failed_at) {
+        auto it = std::upper_bound(page.day_ends.begin(), page.day_ends.end(), index,
+                                   [](std::size_t i, const auto& end) { return i < end.second; });
+        if (it != page.day_ends.end()) ++failed[it->first];
+      }
+    } else {
+      std::size_t begin = 0;
+      for (const auto& [day, end] : page.day_ends) {
+        failed[day] += end - begin;
+        begin = end;
+      }
+    }
+  }
+  std::size_t begin = 0;
+  for (const auto& [day, end] : page.day_ends) {
+    if (auto it = failed.find(day); it != failed.end() && !outcome.failed_periods.contains(day)) {
       outcome.failed_periods.insert(day);
       log::warn("events of a billing period not delivered",
-                {{"date", format_date(day)}, {"events", count}, {"failed", result.failed}});
-    } else if (keep_digest) {
-      auto& known = state.digests[day];
-      for (auto& [key, id] : digests)
-        known[key] = std::move(id);
+                {{"date", format_date(day)}, {"events", end - begin}, {"failed", it->second}});
     }
+    begin = end;
+  }
+  for (auto& [day, digests] : page.digests) {
+    if (failed.contains(day) || outcome.failed_periods.contains(day)) continue;
+    auto& known = state.digests[day];
+    for (auto& [key, id] : digests)
+      known[key] = std::move(id);
   }
 }
 

@@ -3,6 +3,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -53,6 +54,10 @@ class Pipeline {
   boost::asio::awaitable<void> on_page(std::vector<common::CostPeriod>&& periods,
                                        const PullRequest& request, state::State& state,
                                        PullOutcome& outcome);
+  struct InFlight;
+  // Waits for the page in flight, if any, and settles it into `outcome` and the digests.
+  boost::asio::awaitable<void> settle_in_flight(state::State& state, PullOutcome& outcome);
+  void apply(InFlight& page, state::State& state, PullOutcome& outcome);
   void update_cost_gauge(const common::CostPeriod& period);
 
   const config::Config& config_;
@@ -64,6 +69,7 @@ class Pipeline {
   std::optional<Day> gauge_day_;
   bool gauge_touched_ = false;  // this pull brought samples of gauge_day_
   std::vector<metrics::Metrics::CostSample> gauge_samples_;
+  std::shared_ptr<InFlight> in_flight_;
 };
 
 // Pure: the checkpoint after a pull of `fresh` days. It moves to the end of the longest run of

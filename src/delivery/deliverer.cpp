@@ -115,7 +115,7 @@ std::unique_ptr<net::HttpClient> Deliverer::acquire_client() {
   return std::make_unique<net::HttpClient>(executor_, url_, tls_);
 }
 
-void Deliverer::settle(Run& run, std::size_t count, std::string_view result) {
+void Deliverer::settle(Run& run, std::size_t begin, std::size_t count, std::string_view result) {
   if (count == 0) return;
   if (result == "delivered") {
     run.result.delivered += count;
@@ -123,6 +123,8 @@ void Deliverer::settle(Run& run, std::size_t count, std::string_view result) {
     run.result.dead_lettered += count;
   } else {
     run.result.failed += count;
+    for (std::size_t i = begin; i < begin + count; ++i)
+      run.result.failed_at.push_back(i);
   }
   metrics_.events(result).Increment(static_cast<double>(count));
 }
@@ -161,11 +163,11 @@ asio::awaitable<DeliveryResult> Deliverer::deliver(std::vector<events::Event> ba
     } catch (const std::exception& ex) {
       log::error("delivery worker ended with an error", {{"error", ex.what()}});
     }
-    metrics_.task_failures("delivery_worker").Increment();
+    metrics_.task_failures("delivery").Increment();
   }
   // Events no worker took (stopped, or a worker died) are not delivered.
-  const std::size_t untaken = run->batch.size() - std::min(run->next, run->batch.size());
-  settle(*run, untaken, "failed");
+  const std::size_t taken = std::min(run->next, run->batch.size());
+  settle(*run, taken, run->batch.size() - taken, "failed");
   run->next = run->batch.size();
   const auto& r = run->result;
   if (r.failed != 0 || r.dead_lettered != 0) {
@@ -196,7 +198,7 @@ asio::awaitable<void> Deliverer::worker(std::shared_ptr<Run> run) {
       // Not expected (send_unit handles transport errors): never lose count of the events.
       log::error("delivery of events failed unexpectedly",
                  {{"error", e.what()}, {"events", end - begin}});
-      settle(*run, end - begin, "failed");
+      settle(*run, begin, end - begin, "failed");
       client->close();
     }
   }
@@ -261,7 +263,7 @@ asio::awaitable<void> Deliverer::send_unit(net::HttpClient& client, Run& run, st
 
     if (cls == StatusClass::ack) {
       metrics_.delivery_attempts("success").Increment();
-      settle(run, count, "delivered");
+      settle(run, begin, count, "delivered");
       co_return;
     }
     if (cls == StatusClass::permanent) {
@@ -274,11 +276,11 @@ asio::awaitable<void> Deliverer::send_unit(net::HttpClient& client, Run& run, st
       for (std::size_t i = begin; i < end; ++i) {
         try {
           dead_letter_.append(run.batch[i]);
-          settle(run, 1, "dead_lettered");
+          settle(run, i, 1, "dead_lettered");
         } catch (const std::exception& e) {
           log::error("cannot write to the dead-letter file; the event counts as failed",
                      {{"error", e.what()}, {"id", run.batch[i].id}});
-          settle(run, 1, "failed");
+          settle(run, i, 1, "failed");
         }
       }
       co_return;
@@ -304,7 +306,7 @@ asio::awaitable<void> Deliverer::send_unit(net::HttpClient& client, Run& run, st
       log::error(stopped() ? "delivery stopped; events not delivered"
                            : "delivery attempts exhausted; events not delivered",
                  {{"attempts", attempt}, {"events", count}, {"first_id", first.id}});
-      settle(run, count, "failed");
+      settle(run, begin, count, "failed");
       co_return;
     }
   }

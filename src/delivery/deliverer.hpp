@@ -70,7 +70,7 @@ class Deliverer : public EventSink {
                                          std::size_t end);
   boost::asio::awaitable<bool> sleep(std::chrono::milliseconds delay);
   std::unique_ptr<net::HttpClient> acquire_client();
-  void settle(Run& run, std::size_t count, std::string_view result);
+  void settle(Run& run, std::size_t begin, std::size_t count, std::string_view result);
 
   boost::asio::any_io_executor executor_;
   DelivererOptions options_;

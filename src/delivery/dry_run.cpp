@@ -24,6 +24,8 @@ boost::asio::awaitable<DeliveryResult> DryRunSink::deliver(std::vector<events::E
     result.delivered = batch.size();
   } else {
     result.failed = batch.size();
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      result.failed_at.push_back(i);
   }
   co_return result;
 }

@@ -13,6 +13,10 @@ struct DeliveryResult {
   std::size_t delivered = 0;      // acknowledged with a 2xx
   std::size_t dead_lettered = 0;  // refused permanently and written to the dead-letter file
   std::size_t failed = 0;  // not delivered: attempts exhausted, stopped, or dead letter failed
+  // Which events of the deliver() call failed (indices into its batch, any order); a sink that
+  // leaves it short of `failed` makes the caller treat every event of the call as failed. Not
+  // kept by +=: the indices belong to one call.
+  std::vector<std::size_t> failed_at = {};
 
   // The checkpoint may move past these events only when this is true.
   bool settled() const { return failed == 0; }
@@ -22,7 +26,10 @@ struct DeliveryResult {
     failed += o.failed;
     return *this;
   }
-  bool operator==(const DeliveryResult&) const = default;
+  // The counts.
+  bool operator==(const DeliveryResult& o) const {
+    return delivered == o.delivered && dead_lettered == o.dead_lettered && failed == o.failed;
+  }
 };
 
 // Where events go: the HTTP target (Deliverer) or stdout (DryRunSink, --dry-run).

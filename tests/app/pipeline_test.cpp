@@ -6,6 +6,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 
 #include "app/cli.hpp"
@@ -36,9 +39,11 @@ struct FakeSink : delivery::EventSink {
   std::set<std::string> refuse;  // subjects that fail
   asio::awaitable<delivery::DeliveryResult> deliver(std::vector<events::Event> batch) override {
     delivery::DeliveryResult r;
-    for (auto& e : batch) {
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& e = batch[i];
       if (refuse.contains(e.subject)) {
         ++r.failed;
+        r.failed_at.push_back(i);
       } else {
         ++r.delivered;
         received.push_back(std::move(e));
@@ -238,4 +243,94 @@ TEST_CASE("pipeline: the cost gauge keeps cost_gauge_series series, and an older
   text = h.metrics.serialize();
   CHECK(text.find("service=\"Amazon EC2\",unit=\"USD\"} 9") != std::string::npos);
   CHECK(text.find("service=\"Amazon S3\",unit=\"USD\"} 1.5") != std::string::npos);
+}
+
+namespace {
+
+// Delivers after a timer and records the order of fetches and deliveries.
+struct SlowSink : delivery::EventSink {
+  std::vector<std::string>& log;
+  bool say_which = true;  // fill failed_at
+  std::set<std::string> refuse;
+  explicit SlowSink(std::vector<std::string>& l) : log(l) {}
+  asio::awaitable<delivery::DeliveryResult> deliver(std::vector<events::Event> batch) override {
+    log.push_back("deliver " + batch.front().subject.substr(0, 10) + " start");
+    asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::use_awaitable);
+    delivery::DeliveryResult r;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (refuse.contains(batch[i].subject)) {
+        ++r.failed;
+        if (say_which) r.failed_at.push_back(i);
+      } else {
+        ++r.delivered;
+      }
+    }
+    log.push_back("deliver " + batch.front().subject.substr(0, 10) + " end");
+    co_return r;
+  }
+};
+
+app::PullOutcome pull_with(delivery::EventSink& sink, const config::Config& config,
+                           std::vector<std::vector<common::CostPeriod>> pages,
+                           std::vector<std::string>& log, state::State& state,
+                           const app::PullRequest& req) {
+  metrics::Metrics metrics;
+  app::FetchFn fetch = [&](Day, Day, app::PageHandler handler) -> asio::awaitable<void> {
+    for (auto& page : pages) {
+      log.push_back("fetch " + app::format_date(page.front().start));
+      co_await handler(std::move(page));
+    }
+  };
+  app::Pipeline pipeline(config, fetch, sink, metrics,
+                         [] { return std::chrono::system_clock::time_point{}; });
+  asio::io_context io;
+  auto future = asio::co_spawn(io, pipeline.pull(req, state), asio::use_future);
+  io.run();
+  return future.get();
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: the next page is fetched while a page is delivered, one delivery at a time") {
+  std::vector<std::string> log;
+  SlowSink sink(log);
+  config::Config config;
+  state::State state;
+  auto outcome = pull_with(sink, config,
+                           {{period("2024-01-12", {{"A", "1"}})},
+                            {period("2024-01-13", {{"B", "1"}})},
+                            {period("2024-01-14", {{"C", "1"}})}},
+                           log, state, request("2024-01-12", "2024-01-14"));
+  CHECK(outcome.result.delivered == 3);
+  CHECK(log == std::vector<std::string>{
+                   "fetch 2024-01-12", "deliver 2024-01-12 start", "fetch 2024-01-13",
+                   "deliver 2024-01-12 end", "deliver 2024-01-13 start", "fetch 2024-01-14",
+                   "deliver 2024-01-13 end", "deliver 2024-01-14 start", "deliver 2024-01-14 end"});
+}
+
+TEST_CASE("pipeline: failures of a page with several days are settled per day") {
+  std::vector<std::string> log;
+  SlowSink sink(log);
+  sink.refuse = {"2024-01-13/B"};
+  config::Config config;
+  state::State state;
+  auto req = request("2024-01-12", "2024-01-14");
+  req.digest_from = ymd("2024-01-01");
+  const std::vector<std::vector<common::CostPeriod>> pages = {
+      {period("2024-01-12", {{"A", "1"}}), period("2024-01-13", {{"B", "1"}, {"B2", "1"}}),
+       period("2024-01-14", {{"C", "1"}})}};
+  auto outcome = pull_with(sink, config, pages, log, state, req);
+  CHECK(outcome.failed_periods == std::set<Day>{ymd("2024-01-13")});
+  CHECK(outcome.result.failed == 1);
+  CHECK(state.digests.contains(ymd("2024-01-12")));
+  CHECK(state.digests.contains(ymd("2024-01-14")));
+  CHECK_FALSE(state.digests.contains(ymd("2024-01-13")));
+
+  // A sink that does not say which events failed fails every day of the page.
+  sink.say_which = false;
+  state = {};
+  outcome = pull_with(sink, config, pages, log, state, req);
+  CHECK(outcome.failed_periods.size() == 3);
+  CHECK(state.digests.empty());
 }
