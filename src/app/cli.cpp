@@ -46,7 +46,8 @@ std::string usage() {
          "  --version       print the version and exit\n"
          "  --help          print this help and exit\n"
          "\n"
-         "Exit codes: 0 ok; 1 some event was not delivered; 2 usage or config error.\n";
+         "Exit codes: 0 ok; 1 a failed run (with --once: the pull failed, some event was not\n"
+         "delivered or the checkpoint could not be saved); 2 usage or config error.\n";
 }
 
 ParseResult parse_args(const std::vector<std::string_view>& args) {

@@ -60,6 +60,7 @@ int run_once(const config::Config& config, const Options& options) {
   });
 
   PullOutcome outcome;
+  bool saved = true;
   auto run = [&]() -> asio::awaitable<void> {
     const auto at = std::chrono::time_point_cast<std::chrono::seconds>(runtime->clock()());
     const state::State before = state;
@@ -72,6 +73,9 @@ int run_once(const config::Config& config, const Options& options) {
         try {
           state::save(config.state_dir, state);
         } catch (const state::StateError& e) {
+          // The checkpoint on disk did not move: the days stay pending, and the exit code says so.
+          saved = false;
+          state = before;
           log::error("state not saved", {{"error", e.what()}});
         }
       }
@@ -87,7 +91,7 @@ int run_once(const config::Config& config, const Options& options) {
     return 1;
   }
   const bool ok =
-      outcome.fetched && outcome.result.failed == 0 && outcome.result.dead_lettered == 0;
+      outcome.fetched && outcome.result.failed == 0 && outcome.result.dead_lettered == 0 && saved;
   if (!outcome.fetched) {
     log::error("pull failed", {{"error", outcome.error}});
   }
@@ -96,6 +100,7 @@ int run_once(const config::Config& config, const Options& options) {
                      {"delivered", outcome.result.delivered},
                      {"dead_lettered", outcome.result.dead_lettered},
                      {"failed", outcome.result.failed},
+                     {"state_saved", saved},
                      {"checkpoint", state.checkpoint ? format_date(*state.checkpoint) : ""}});
   return ok ? 0 : 1;
 }

@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <cctype>
@@ -93,6 +94,7 @@ Deliverer::Deliverer(asio::any_io_executor executor, DelivererOptions options,
                                   "' has a value with control characters");
     }
     if (!value.empty()) log::add_secret(value);
+    if (boost::beast::iequals(name, "User-Agent")) user_agent_configured_ = true;
   }
   if (options_.concurrency == 0) options_.concurrency = 1;
   if (options_.batch_size == 0) options_.batch_size = 1;
@@ -182,6 +184,7 @@ asio::awaitable<DeliveryResult> Deliverer::deliver(std::vector<events::Event> ba
 
 asio::awaitable<void> Deliverer::worker(std::shared_ptr<Run> run) {
   auto client = acquire_client();
+  Buffers buffers;  // reused by every request of this worker
   for (;;) {
     // A cancelled deliver() (e.g. a shutdown deadline) ends like stop(): untaken events fail.
     const auto cs = co_await asio::this_coro::cancellation_state;
@@ -193,7 +196,7 @@ asio::awaitable<void> Deliverer::worker(std::shared_ptr<Run> run) {
     const std::size_t end = std::min(run->batch.size(), begin + run->unit_size);
     run->next = end;
     try {
-      co_await send_unit(*client, *run, begin, end);
+      co_await send_unit(*client, *run, begin, end, buffers);
     } catch (const std::exception& e) {
       // Not expected (send_unit handles transport errors): never lose count of the events.
       log::error("delivery of events failed unexpectedly",
@@ -205,41 +208,56 @@ asio::awaitable<void> Deliverer::worker(std::shared_ptr<Run> run) {
   idle_clients_.push_back(std::move(client));
 }
 
+std::string_view Deliverer::write_request(const Run& run, std::size_t begin, std::size_t end,
+                                          Buffers& buffers) const {
+  const events::Event& first = run.batch[begin];
+  std::string& head = buffers.head;
+  head.clear();
+  buffers.body.clear();
+  net::begin_request_head(head, "POST", url_.target, url_.host_header);
+  std::string_view body;
+  switch (options_.mode) {
+    case config::DeliveryMode::binary:
+      events::append_binary_head(head, first);
+      body = first.data;  // sent from the event itself, no copy
+      break;
+    case config::DeliveryMode::structured:
+      net::append_header(head, "Content-Type", events::kStructuredContentType);
+      events::append_structured_json(buffers.body, first);
+      body = buffers.body;
+      break;
+    case config::DeliveryMode::batch:
+      net::append_header(head, "Content-Type", events::kBatchContentType);
+      buffers.body.push_back('[');
+      for (std::size_t i = begin; i < end; ++i) {
+        if (i != begin) buffers.body.push_back(',');
+        events::append_structured_json(buffers.body, run.batch[i]);
+      }
+      buffers.body.push_back(']');
+      body = buffers.body;
+      break;
+  }
+  if (!user_agent_configured_) net::append_header(head, "User-Agent", net::user_agent());
+  for (const auto& [name, value] : options_.headers)
+    net::append_header(head, name, value);
+  net::end_request_head(head, body.size());
+  return body;
+}
+
 asio::awaitable<void> Deliverer::send_unit(net::HttpClient& client, Run& run, std::size_t begin,
-                                           std::size_t end) {
+                                           std::size_t end, Buffers& buffers) {
   const std::size_t count = end - begin;
   const events::Event& first = run.batch[begin];
-  events::EncodedRequest encoded;
+  // Written once and sent as is by every attempt; the buffers are the worker's.
+  const std::string_view body = write_request(run, begin, end, buffers);
   for (unsigned attempt = 1;; ++attempt) {
-    // Encoded for each attempt: nothing but the events themselves is held between attempts.
-    switch (options_.mode) {
-      case config::DeliveryMode::binary:
-        events::encode_binary(first, encoded);
-        break;
-      case config::DeliveryMode::structured:
-        events::encode_structured(first, encoded);
-        break;
-      case config::DeliveryMode::batch:
-        events::encode_batch(&first, count, encoded);
-        break;
-    }
-    net::Request request{http::verb::post, url_.target, 11};
-    if (!encoded.content_type.empty()) {
-      request.set(http::field::content_type, encoded.content_type);
-    }
-    for (const auto& [name, value] : encoded.headers)
-      request.set(name, value);
-    for (const auto& [name, value] : options_.headers)
-      request.set(name, value);
-    request.body() = std::move(encoded.body);
-
     std::optional<net::Response> response;
     std::string error;
     metrics_.deliveries_in_flight().Increment();
     const auto started = std::chrono::steady_clock::now();
     try {
-      response =
-          co_await client.send(std::move(request), options_.timeout, options_.response_body_limit);
+      response = co_await client.send_prepared(buffers.head, body, options_.timeout,
+                                               options_.response_body_limit);
     } catch (const net::TransportError& e) {
       error = std::string(net::to_string(e.kind())) + ": " + e.what();
     } catch (const std::exception& e) {

@@ -66,8 +66,15 @@ class Deliverer : public EventSink {
  private:
   struct Run;
   boost::asio::awaitable<void> worker(std::shared_ptr<Run> run);
+  struct Buffers {
+    std::string head;  // request line and headers
+    std::string body;  // structured and batch modes (binary sends the event's data)
+  };
+  // Writes the request of events [begin, end) into `buffers`; returns its body.
+  std::string_view write_request(const Run& run, std::size_t begin, std::size_t end,
+                                 Buffers& buffers) const;
   boost::asio::awaitable<void> send_unit(net::HttpClient& client, Run& run, std::size_t begin,
-                                         std::size_t end);
+                                         std::size_t end, Buffers& buffers);
   boost::asio::awaitable<bool> sleep(std::chrono::milliseconds delay);
   std::unique_ptr<net::HttpClient> acquire_client();
   void settle(Run& run, std::size_t begin, std::size_t count, std::string_view result);
@@ -79,6 +86,7 @@ class Deliverer : public EventSink {
   Clock now_;
   net::Url url_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
+  bool user_agent_configured_ = false;  // delivery.headers has its own User-Agent
   DeadLetter dead_letter_;
   // Shared with handlers posted by stop(), which may run after the Deliverer is gone.
   struct StopState {

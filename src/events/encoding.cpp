@@ -207,17 +207,47 @@ bool is_json_content_type(std::string_view content_type) {
   return ct.size() > 5 && ct.substr(ct.size() - 5) == "+json";
 }
 
+namespace {
+
+// The ce- headers of binary mode, in order, for both writers below.
+template <class Emit>
+void for_each_binary_header(const Event& event, Emit&& emit) {
+  emit("ce-specversion", kSpecVersion);
+  emit("ce-id", event.id);
+  emit("ce-source", event.source);
+  emit("ce-type", event.type);
+  if (!event.subject.empty()) emit("ce-subject", event.subject);
+  if (!event.time.empty()) emit("ce-time", event.time);
+  emit("ce-estimated", event.estimated ? "true" : "false");
+}
+
+}  // namespace
+
 void encode_binary(const Event& event, EncodedRequest& out) {
   out.clear();
   out.content_type = event.datacontenttype;
-  add_header(out, "ce-specversion", kSpecVersion);
-  add_header(out, "ce-id", event.id);
-  add_header(out, "ce-source", event.source);
-  add_header(out, "ce-type", event.type);
-  if (!event.subject.empty()) add_header(out, "ce-subject", event.subject);
-  if (!event.time.empty()) add_header(out, "ce-time", event.time);
-  add_header(out, "ce-estimated", event.estimated ? "true" : "false");
+  for_each_binary_header(
+      event, [&](std::string_view name, std::string_view value) { add_header(out, name, value); });
   out.body.assign(event.data);
+}
+
+void append_binary_head(std::string& out, const Event& event) {
+  if (!event.datacontenttype.empty()) {
+    out += "Content-Type: ";
+    // Never a line break in a header: control characters are dropped (the mapping never makes
+    // any; this guards events read back from elsewhere).
+    for (char c : event.datacontenttype) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u >= 0x20 && u != 0x7F) out.push_back(c);
+    }
+    out += "\r\n";
+  }
+  for_each_binary_header(event, [&](std::string_view name, std::string_view value) {
+    out += name;
+    out += ": ";
+    append_percent_encoded(out, value);
+    out += "\r\n";
+  });
 }
 
 void append_structured_json(std::string& out, const Event& event) {

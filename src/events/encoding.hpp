@@ -39,6 +39,11 @@ std::string percent_decode(std::string_view value);
 // as the body.
 void encode_binary(const Event& event, EncodedRequest& out);
 
+// Binary mode written straight into an HTTP/1.1 header block: "Content-Type: ..." (when the event
+// has a datacontenttype) and the same ce- headers as encode_binary, one "name: value\r\n" line
+// each. The body is event.data as it is.
+void append_binary_head(std::string& out, const Event& event);
+
 // Appends the JSON event format of `event`: attributes in the order specversion, id, source, type,
 // datacontenttype, time, subject, estimated (a JSON boolean), data (a JSON value when
 // datacontenttype is JSON, else a JSON string).

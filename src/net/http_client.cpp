@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -10,6 +11,7 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
@@ -17,6 +19,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <charconv>
+#include <iterator>
 #include <optional>
 
 #include "app/version.hpp"
@@ -166,16 +170,70 @@ std::string tls_failure_message(SSL* ssl, const boost::system::error_code& ec, c
 
 }  // namespace
 
+void begin_request_head(std::string& out, std::string_view method, std::string_view target,
+                        std::string_view host) {
+  out += method;
+  out.push_back(' ');
+  out += target;
+  out += " HTTP/1.1\r\nHost: ";
+  out += host;
+  out += "\r\n";
+}
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+void end_request_head(std::string& out, std::size_t content_length) {
+  char digits[24];
+  const auto r = std::to_chars(std::begin(digits), std::end(digits), content_length);
+  out += "Content-Length: ";
+  out.append(digits, r.ptr);
+  out += "\r\n\r\n";
+}
+
+std::string_view user_agent() {
+  static const std::string agent = std::string("source-aws-billing/") + app::kVersion;
+  return agent;
+}
+
 asio::awaitable<Response> HttpClient::send(Request request, std::chrono::milliseconds timeout,
                                            std::uint64_t body_limit) {
+  std::string head;
+  head.reserve(256);
+  begin_request_head(head, request.method_string(), request.target(), origin_.host_header);
+  if (request.find(http::field::user_agent) == request.end()) {
+    append_header(head, "User-Agent", user_agent());
+  }
+  for (const auto& field : request) {
+    const auto name = field.name();
+    if (name == http::field::host || name == http::field::content_length ||
+        name == http::field::transfer_encoding || name == http::field::connection) {
+      continue;
+    }
+    append_header(head, field.name_string(), field.value());
+  }
+  const auto method = request.method();
+  const bool no_body_expected = method == http::verb::get || method == http::verb::head ||
+                                method == http::verb::delete_ || method == http::verb::options;
+  if (request.body().empty() && no_body_expected) {
+    head += "\r\n";
+  } else {
+    end_request_head(head, request.body().size());
+  }
+  co_return co_await send_prepared(head, request.body(), timeout, body_limit);
+}
+
+asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::string_view body,
+                                                    std::chrono::milliseconds timeout,
+                                                    std::uint64_t body_limit) {
   const auto deadline = Clock::now() + timeout;
   auto& d = *impl_;
-  request.set(http::field::host, origin_.host_header);
-  if (request.find(http::field::user_agent) == request.end()) {
-    request.set(http::field::user_agent, std::string("source-aws-billing/") + app::kVersion);
-  }
-  request.keep_alive(true);
-  request.prepare_payload();
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
+                                                  asio::buffer(body.data(), body.size())};
 
   for (int attempt = 0;; ++attempt) {
     const bool reused = d.connected();
@@ -226,10 +284,10 @@ asio::awaitable<Response> HttpClient::send(Request request, std::chrono::millise
     boost::system::error_code ec;
     if (d.secure) {
       std::tie(ec, std::ignore) =
-          co_await http::async_write(*d.secure, request, asio::as_tuple(asio::use_awaitable));
+          co_await asio::async_write(*d.secure, buffers, asio::as_tuple(asio::use_awaitable));
     } else {
       std::tie(ec, std::ignore) =
-          co_await http::async_write(*d.plain, request, asio::as_tuple(asio::use_awaitable));
+          co_await asio::async_write(*d.plain, buffers, asio::as_tuple(asio::use_awaitable));
     }
 
     http::response_parser<http::string_body> parser;

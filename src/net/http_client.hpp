@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "net/url.hpp"
 
@@ -49,6 +50,18 @@ class TransportError : public std::runtime_error {
   TransportErrorKind kind_;
 };
 
+// An HTTP/1.1 request head written by hand, for requests sent many times a second (event
+// delivery): no per-request field container. The caller keeps names and values free of CR/LF.
+// "<method> <target> HTTP/1.1\r\nHost: <host>\r\n"
+void begin_request_head(std::string& out, std::string_view method, std::string_view target,
+                        std::string_view host);
+// "<name>: <value>\r\n"
+void append_header(std::string& out, std::string_view name, std::string_view value);
+// "Content-Length: <n>\r\n\r\n"
+void end_request_head(std::string& out, std::size_t content_length);
+// "source-aws-billing/<version>"
+std::string_view user_agent();
+
 // One keep-alive HTTP/1.1 connection to one origin (http or https), opened on first use and
 // re-opened when the peer closed it. One request at a time; not thread-safe (use it from one
 // strand/io_context thread).
@@ -67,6 +80,13 @@ class HttpClient {
   // response throw TransportError.
   boost::asio::awaitable<Response> send(Request request, std::chrono::milliseconds timeout,
                                         std::uint64_t body_limit);
+
+  // The same exchange for a request already written: `head` from begin_request_head ...
+  // end_request_head (its Host must be origin().host_header), then `body`. Both must stay valid
+  // until the call completes; nothing is copied.
+  boost::asio::awaitable<Response> send_prepared(std::string_view head, std::string_view body,
+                                                 std::chrono::milliseconds timeout,
+                                                 std::uint64_t body_limit);
 
   void close();
   const Url& origin() const { return origin_; }

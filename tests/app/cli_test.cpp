@@ -54,6 +54,13 @@ TEST_CASE("cli: usage errors") {
   CHECK(parse({"--check-config", "--once"}).error.find("cannot be combined") != std::string::npos);
 }
 
+TEST_CASE("cli: usage names the exit codes") {
+  const std::string text = usage();
+  CHECK(text.find("Exit codes: 0 ok; 1 a failed run") != std::string::npos);
+  CHECK(text.find("the checkpoint could not be saved") != std::string::npos);
+  CHECK(text.find("2 usage or config error") != std::string::npos);
+}
+
 TEST_CASE("cli: dates") {
   CHECK(parse_date("2024-02-29"));
   CHECK_FALSE(parse_date("2023-02-29"));

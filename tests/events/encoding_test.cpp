@@ -218,3 +218,28 @@ TEST_CASE("encoding: the parser accepts foreign attribute order, extensions and 
   CHECK(e.data == "42");
   CHECK(e.datacontenttype.empty());
 }
+
+TEST_CASE("encoding: the binary head writer gives the same headers as encode_binary") {
+  Event e;
+  e.id = "3f0b6a2e-0000-5000-8000-000000000001";
+  e.source = "cloud.aws.billing";
+  e.type = "aws.service.daily";
+  e.subject = "2024-01-13/Amazon S3\r\nX-Injected: 1/caf\xC3\xA9";
+  e.time = "2024-01-14T02:00:00Z";
+  e.estimated = true;
+  e.data = "{\"date\":\"2024-01-13\"}";
+  EncodedRequest encoded;
+  encode_binary(e, encoded);
+  std::string expected = "Content-Type: " + encoded.content_type + "\r\n";
+  for (const auto& [name, value] : encoded.headers)
+    expected += name + ": " + value + "\r\n";
+  std::string head;
+  append_binary_head(head, e);
+  CHECK(head == expected);
+  CHECK(head.find("\r\nX-Injected") == std::string::npos);
+  // A content type with a line break cannot add a header either.
+  e.datacontenttype = "application/json\r\nX-Injected: 1";
+  head.clear();
+  append_binary_head(head, e);
+  CHECK(head.find("\r\nX-Injected") == std::string::npos);
+}

@@ -340,7 +340,9 @@ class FullDisk(ServiceTestCase):
             os.close(fd)
         return path
 
-    def test_full_disk_keeps_the_day_pending_and_logs_the_error(self):
+    def full_disk_case(self, name):
+        """A case whose state_dir is full (checkpoint and lock file written first): the case, the
+        good fake, the sink, the filler file (None with the shim), the env and the method."""
         sink = Sink()
         self.addCleanup(sink.close)
         fake = BadCostExplorer("good")
@@ -349,7 +351,7 @@ class FullDisk(ServiceTestCase):
         os.makedirs(state_dir)
         method = os.environ.get("SAB_ENOSPC_METHOD", "")
         mounted = method != "shim" and self.mount_tmpfs(state_dir)
-        case = Case(self, "service", sink.url, fake.url, state_dir=state_dir)
+        case = Case(self, name, sink.url, fake.url, state_dir=state_dir)
         open(os.path.join(state_dir, "lock"), "w").close()
         if mounted:
             filler = self.fill(state_dir)
@@ -357,6 +359,11 @@ class FullDisk(ServiceTestCase):
         else:
             filler = None
             env = self.build_shim(state_dir)
+        return case, fake, sink, filler, env, "tmpfs" if mounted else "LD_PRELOAD shim"
+
+    def test_full_disk_keeps_the_day_pending_and_logs_the_error(self):
+        case, fake, sink, filler, env, method = self.full_disk_case("service")
+        state_dir = case.state_dir
         case.start(env)
         case.wait_for_pull("failure", timeout=60)
         self.assertIsNone(case.proc.poll(), "the process is alive")
@@ -380,9 +387,47 @@ class FullDisk(ServiceTestCase):
         self.assertEqual(case.checkpoint(), YESTERDAY)
         self.assertEqual(sorted(set(sink.subjects)), sorted(f"{YESTERDAY}/{s}" for s in SERVICES))
         case.stop()
-        print("FULL-DISK-RESULT " + json.dumps({"method": "tmpfs" if mounted else "LD_PRELOAD shim",
+        print("FULL-DISK-RESULT " + json.dumps({"method": method,
                                                  "error": failed[-1]["error"].replace(state_dir, "<state_dir>"),
                                                  "readyz": reason.strip().replace(state_dir, "<state_dir>")}),
+              flush=True)
+
+    def run_once(self, case, env):
+        environment = dict(e2e.aws_env("AKIABADINPUTTEST0001", "bad-input-secret-0001"), SAB_FAKE_NOW=NOW)
+        environment.update(env)
+        with open(case.log_path, "ab") as log:
+            return subprocess.run([BINARY, "--config", case.config, "--once"], env=environment,
+                                  stdout=subprocess.DEVNULL, stderr=log, timeout=120).returncode
+
+    def test_once_exits_1_when_the_checkpoint_cannot_be_saved(self):
+        """Every event delivered, state.json not written: a cron job must see the failure."""
+        case, fake, sink, filler, env, method = self.full_disk_case("once")
+        code = self.run_once(case, env)
+        self.assertEqual(code, 1, f"--once exit code with a full disk:\n{case.log()[-3000:]}")
+        self.assertEqual(sorted(sink.subjects), sorted(f"{YESTERDAY}/{s}" for s in SERVICES),
+                         "every event was delivered")
+        self.assertEqual(case.checkpoint(), CHECKPOINT, "the checkpoint did not move")
+        self.assertFalse(os.path.exists(os.path.join(case.state_dir, "state.json.tmp")), "no temp file left")
+        records = case.log_records()
+        unsaved = [r for r in records if r.get("msg") == "state not saved"]
+        self.assertTrue(unsaved, "the error is logged")
+        self.assertIn("No space left on device", unsaved[-1]["error"])
+        done = [r for r in records if r.get("msg") == "done"]
+        self.assertTrue(done, "the run's summary is logged")
+        self.assertEqual(done[-1]["delivered"], len(SERVICES))
+        self.assertIs(done[-1]["state_saved"], False)
+        self.assertEqual(done[-1]["checkpoint"], CHECKPOINT, "the summary names the checkpoint on disk")
+
+        # Space again: the same day is delivered again, saved, and the exit code is 0.
+        if filler:
+            os.unlink(filler)
+        code = self.run_once(case, {})
+        self.assertEqual(code, 0, f"--once exit code with space again:\n{case.log()[-3000:]}")
+        self.assertEqual(case.checkpoint(), YESTERDAY)
+        self.assertEqual(len(sink.subjects), 2 * len(SERVICES))
+        self.assertEqual(sorted(set(sink.subjects)), sorted(f"{YESTERDAY}/{s}" for s in SERVICES))
+        print("FULL-DISK-ONCE-RESULT " + json.dumps({"method": method, "exit_codes": [1, code],
+                                                      "error": unsaved[-1]["error"].replace(case.state_dir, "<state_dir>")}),
               flush=True)
 
 
