@@ -130,6 +130,7 @@ asio::awaitable<void> CostExplorerClient::fetch(TimePeriod period, PageHandler o
 asio::awaitable<CostExplorerClient::PageResult> CostExplorerClient::request_page(
     const std::string& body, bool restarted) {
   bool refreshed_credentials = false;
+  int bad_response_retries = 0;
   for (int retries = 0;;) {
     Credentials creds;
     try {
@@ -222,7 +223,7 @@ asio::awaitable<CostExplorerClient::PageResult> CostExplorerClient::request_page
                 {{"access_key_id", access_key_id}});
       continue;
     }
-    switch (next_action(options_.retry, failure, retries, restarted)) {
+    switch (next_action(options_.retry, failure, retries, restarted, bad_response_retries)) {
       case Action::restart: {
         PageResult out;
         out.restart = true;
@@ -251,6 +252,7 @@ asio::awaitable<CostExplorerClient::PageResult> CostExplorerClient::request_page
     }
     const auto delay = backoff_delay(options_.retry, retries, options_.random());
     ++retries;
+    if (failure == FailureKind::bad_response) ++bad_response_retries;
     log::warn("Cost Explorer request failed; retrying",
               {{"result", metric_result(failure)},
                {"error", detail},

@@ -2,8 +2,9 @@
 
 // The Cost Explorer client: signed GetCostAndUsage requests over one keep-alive HTTP(S)
 // connection, every NextPageToken followed, throttling / 5xx / transport errors retried with
-// exponential backoff and full jitter (bounded), the period restarted once on
-// InvalidNextToken / RequestChanged, auth errors failing at once.
+// exponential backoff and full jitter (bounded), a complete 2xx answer that does not parse
+// retried once only (it would very likely be the same again, and each request is billed), the
+// period restarted once on InvalidNextToken / RequestChanged, auth errors failing at once.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -34,7 +35,7 @@ enum class CeErrorKind {
   throttled,     // still throttled after the last retry
   server,        // still 5xx after the last retry
   transport,     // no complete response after the last retry (or TLS trust failure)
-  bad_response,  // an unparsable or too large response after the last retry
+  bad_response,  // an unparsable response after its one retry, or paging that does not end
 };
 std::string_view to_string(CeErrorKind kind);
 

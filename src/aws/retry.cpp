@@ -43,13 +43,18 @@ std::string_view metric_result(FailureKind kind) {
   return "client_error";
 }
 
-Action next_action(const RetryPolicy& policy, FailureKind kind, int retries_done, bool restarted) {
+Action next_action(const RetryPolicy& policy, FailureKind kind, int retries_done, bool restarted,
+                   int bad_response_retries) {
   switch (kind) {
     case FailureKind::throttled:
     case FailureKind::server_error:
     case FailureKind::transport_error:
-    case FailureKind::bad_response:
       return retries_done < policy.max_retries ? Action::retry : Action::fail;
+    case FailureKind::bad_response:
+      return retries_done < policy.max_retries &&
+                     bad_response_retries < policy.max_bad_response_retries
+                 ? Action::retry
+                 : Action::fail;
     case FailureKind::restart:
       return restarted ? Action::fail : Action::restart;
     case FailureKind::auth_error:

@@ -13,6 +13,9 @@ struct RetryPolicy {
   int max_retries = 6;  // after the first attempt; so at most 7 requests per page
   std::chrono::milliseconds base{1000};
   std::chrono::milliseconds cap{30'000};
+  // A complete 2xx answer that does not parse will very likely be the same answer again, and every
+  // request is billed: of the retries above, at most this many follow a bad response.
+  int max_bad_response_retries = 1;
 };
 
 // A uniform random number in [0, 1).
@@ -38,8 +41,9 @@ std::string_view metric_result(FailureKind kind);  // the ce_requests result lab
 
 enum class Action { retry, restart, fail };
 
-// `retries_done` retries were already made for this page; `restarted` whether the period was
-// already restarted once.
-Action next_action(const RetryPolicy& policy, FailureKind kind, int retries_done, bool restarted);
+// `retries_done` retries were already made for this page, `bad_response_retries` of them after a
+// bad response; `restarted` whether the period was already restarted once.
+Action next_action(const RetryPolicy& policy, FailureKind kind, int retries_done, bool restarted,
+                   int bad_response_retries);
 
 }  // namespace sab::aws

@@ -44,6 +44,12 @@ struct Step {
 Step ok(std::string body) {
   return {Step::respond, 200, std::move(body), {}};
 }
+Step truncated() {
+  return {Step::truncate, 200, {}, {}};
+}
+Step reset_connection() {
+  return {Step::reset, 200, {}, {}};
+}
 Step status(unsigned s, std::string body,
             std::vector<std::pair<std::string, std::string>> headers = {}) {
   return {Step::respond, s, std::move(body), std::move(headers)};
@@ -196,8 +202,8 @@ TEST_CASE("ce client: throttling, 500, truncated body and reset are retried; pag
   auto& s = h.server.script;
   s.push_back(status(400, R"({"__type":"LimitExceededException","message":"Rate exceeded"})"));
   s.push_back(status(500, R"({"__type":"InternalServerError"})"));
-  s.push_back(Step{Step::truncate});
-  s.push_back(Step{Step::reset});
+  s.push_back(truncated());
+  s.push_back(reset_connection());
   s.push_back(ok(page("2023-01-15", "AWS Lambda", "1.5", "t2")));
   s.push_back(status(429, "slow down"));
   s.push_back(status(400, "{}", {{"x-amzn-ErrorType", "ThrottlingException:http://internal/"}}));
@@ -297,6 +303,101 @@ TEST_CASE("ce client: retries are bounded") {
   }
   CHECK(c.requests_sent() == 4);
   CHECK(h.count("server_error") == 4);
+}
+
+TEST_CASE("ce client: a complete answer that does not parse is retried once, not like a throttle") {
+  // Every answer bad: 2 requests (each one billed), then the pull fails; each is counted.
+  for (const std::string& body :
+       {std::string(), std::string("<html><body>502 Bad Gateway</body></html>"),
+        std::string(R"({"ResultsByTime":{"Start":"2023-01-15"}})"),
+        std::string(
+            R"({"ResultsByTime":[{"TimePeriod":{"Start":"2023-01-15","End":"2023-01-16"},)"
+            R"("Groups":[{"Keys":["A"],"Metrics":{"UnblendedCost":{"Unit":"USD"}}}]}]})")}) {
+    Harness h;
+    for (int i = 0; i < 10; ++i)
+      h.server.script.push_back(ok(body));
+    auto c = h.client();
+    try {
+      h.fetch(c);
+      FAIL("expected a failure");
+    } catch (const aws::CostExplorerError& e) {
+      CHECK(e.kind() == aws::CeErrorKind::bad_response);
+      CHECK(std::string(e.what()).find("after 2 attempts") != std::string::npos);
+      MESSAGE(e.what());
+    }
+    CHECK(c.requests_sent() == 2);
+    CHECK(h.server.received.size() == 2);
+    CHECK(h.count("bad_response") == 2);
+    CHECK(h.pages.empty());
+    CHECK(h.logs_mention("Cost Explorer request failed; retrying"));
+  }
+  {
+    // A bad answer, then a good one: the page is delivered.
+    Harness h;
+    h.server.script.push_back(ok("{not json"));
+    h.server.script.push_back(ok(page("2023-01-15", "A", "1", "")));
+    auto c = h.client();
+    h.fetch(c);
+    CHECK(h.pages.size() == 1);
+    CHECK(c.requests_sent() == 2);
+  }
+  {
+    // Transient failures around it keep their own retries; the second bad answer still ends it.
+    Harness h;
+    auto& s = h.server.script;
+    s.push_back(ok("{not json"));
+    s.push_back(truncated());
+    s.push_back(reset_connection());
+    s.push_back(status(503, "busy"));
+    s.push_back(ok("{not json"));
+    s.push_back(ok(page("2023-01-15", "A", "1", "")));
+    auto c = h.client();
+    CHECK_THROWS_AS(h.fetch(c), aws::CostExplorerError);
+    CHECK(c.requests_sent() == 5);
+    CHECK(h.count("bad_response") == 2);
+    CHECK(h.count("transport_error") == 2);
+  }
+  {
+    // Each page has its own allowance: one bad answer on each of two pages is fine.
+    Harness h;
+    auto& s = h.server.script;
+    s.push_back(ok(""));
+    s.push_back(ok(page("2023-01-15", "A", "1", "t2")));
+    s.push_back(ok(""));
+    s.push_back(ok(page("2023-01-15", "B", "2", "")));
+    auto c = h.client();
+    h.fetch(c);
+    CHECK(h.pages.size() == 2);
+    CHECK(c.requests_sent() == 4);
+  }
+}
+
+TEST_CASE("ce client: truncated bodies and resets are still retried up to the bound") {
+  Harness h;
+  for (int i = 0; i < 3; ++i) {
+    h.server.script.push_back(truncated());
+    h.server.script.push_back(reset_connection());
+  }
+  h.server.script.push_back(truncated());
+  auto c = h.client();
+  try {
+    h.fetch(c);
+    FAIL("expected a failure");
+  } catch (const aws::CostExplorerError& e) {
+    CHECK(e.kind() == aws::CeErrorKind::transport);
+    CHECK(std::string(e.what()).find("after 7 attempts") != std::string::npos);
+  }
+  CHECK(c.requests_sent() == 7);
+  CHECK(h.count("transport_error") == 7);
+
+  Harness h2;
+  for (int i = 0; i < 6; ++i)
+    h2.server.script.push_back(i % 2 ? reset_connection() : truncated());
+  h2.server.script.push_back(ok(page("2023-01-15", "A", "1", "")));
+  auto c2 = h2.client();
+  h2.fetch(c2);
+  CHECK(h2.pages.size() == 1);
+  CHECK(c2.requests_sent() == 7);
 }
 
 TEST_CASE("ce client: an invalid paging token restarts the period once") {

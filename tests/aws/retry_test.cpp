@@ -34,19 +34,40 @@ TEST_CASE("aws retry: exponential backoff with full jitter, capped") {
 
 TEST_CASE("aws retry: which failures are retried, and how often") {
   const RetryPolicy p{2, ms{1}, ms{1}};
-  for (auto k : {FailureKind::throttled, FailureKind::server_error, FailureKind::transport_error,
-                 FailureKind::bad_response}) {
-    CHECK(next_action(p, k, 0, false) == Action::retry);
-    CHECK(next_action(p, k, 1, true) == Action::retry);
-    CHECK(next_action(p, k, 2, false) == Action::fail);
+  for (auto k : {FailureKind::throttled, FailureKind::server_error, FailureKind::transport_error}) {
+    CHECK(next_action(p, k, 0, false, 0) == Action::retry);
+    CHECK(next_action(p, k, 1, true, 0) == Action::retry);
+    // Earlier bad responses do not shorten the retries of transient failures.
+    CHECK(next_action(p, k, 1, false, 1) == Action::retry);
+    CHECK(next_action(p, k, 2, false, 0) == Action::fail);
   }
   for (auto k :
        {FailureKind::auth_error, FailureKind::client_error, FailureKind::permanent_transport}) {
-    CHECK(next_action(p, k, 0, false) == Action::fail);
+    CHECK(next_action(p, k, 0, false, 0) == Action::fail);
   }
-  CHECK(next_action(p, FailureKind::restart, 0, false) == Action::restart);
-  CHECK(next_action(p, FailureKind::restart, 0, true) == Action::fail);
+  CHECK(next_action(p, FailureKind::restart, 0, false, 0) == Action::restart);
+  CHECK(next_action(p, FailureKind::restart, 0, true, 0) == Action::fail);
   CHECK(metric_result(FailureKind::throttled) == "throttled");
   CHECK(metric_result(FailureKind::restart) == "client_error");
   CHECK(metric_result(FailureKind::permanent_transport) == "transport_error");
+}
+
+TEST_CASE("aws retry: a bad response is retried once, within the overall bound") {
+  const RetryPolicy defaults;
+  CHECK(defaults.max_retries == 6);
+  CHECK(defaults.max_bad_response_retries == 1);
+  // The first bad response of a page is retried, even after transient failures...
+  CHECK(next_action(defaults, FailureKind::bad_response, 0, false, 0) == Action::retry);
+  CHECK(next_action(defaults, FailureKind::bad_response, 5, true, 0) == Action::retry);
+  // ...the second is not: 2 requests in all when every answer is bad.
+  CHECK(next_action(defaults, FailureKind::bad_response, 1, false, 1) == Action::fail);
+  CHECK(next_action(defaults, FailureKind::bad_response, 3, false, 1) == Action::fail);
+  // The overall bound still applies.
+  CHECK(next_action(defaults, FailureKind::bad_response, 6, false, 0) == Action::fail);
+  // Both bounds come from the policy.
+  const RetryPolicy none{6, ms{1}, ms{1}, 0};
+  CHECK(next_action(none, FailureKind::bad_response, 0, false, 0) == Action::fail);
+  const RetryPolicy three{6, ms{1}, ms{1}, 3};
+  CHECK(next_action(three, FailureKind::bad_response, 2, false, 2) == Action::retry);
+  CHECK(next_action(three, FailureKind::bad_response, 3, false, 3) == Action::fail);
 }
