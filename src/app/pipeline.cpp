@@ -119,6 +119,10 @@ asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& period
     page->day_ends.emplace_back(day, batch.size());
   }
 
+  // The parsed page is not needed any more: free it before waiting for the page in flight.
+  periods.clear();
+  periods.shrink_to_fit();
+
   // deliver() calls never overlap: the previous page settles before this one starts. Returning
   // while this page is delivered lets the client fetch the next page meanwhile.
   co_await settle_in_flight(state, outcome);

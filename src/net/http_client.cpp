@@ -296,6 +296,20 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
     if (!ec) {
       d.lowest().expires_after(remaining(deadline));
       if (d.secure) {
+        std::tie(ec, std::ignore) = co_await http::async_read_header(
+            *d.secure, d.buffer, parser, asio::as_tuple(asio::use_awaitable));
+      } else {
+        std::tie(ec, std::ignore) = co_await http::async_read_header(
+            *d.plain, d.buffer, parser, asio::as_tuple(asio::use_awaitable));
+      }
+    }
+    if (!ec && !parser.is_done()) {
+      // Room for a JSON parser's padding past the body, so parsing a page needs no second copy
+      // of it (the body's own reserve keeps this larger capacity).
+      if (const auto length = parser.content_length(); length && *length <= body_limit) {
+        parser.get().body().reserve(static_cast<std::size_t>(*length) + kBodyPadding);
+      }
+      if (d.secure) {
         std::tie(ec, std::ignore) = co_await http::async_read(*d.secure, d.buffer, parser,
                                                               asio::as_tuple(asio::use_awaitable));
       } else {

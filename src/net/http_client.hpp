@@ -62,6 +62,9 @@ void end_request_head(std::string& out, std::size_t content_length);
 // "source-aws-billing/<version>"
 std::string_view user_agent();
 
+// Spare capacity given to every response body with a Content-Length (simdjson's padding).
+inline constexpr std::size_t kBodyPadding = 64;
+
 // One keep-alive HTTP/1.1 connection to one origin (http or https), opened on first use and
 // re-opened when the peer closed it. One request at a time; not thread-safe (use it from one
 // strand/io_context thread).
