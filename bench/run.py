@@ -730,12 +730,25 @@ def markdown(bench, machine, plotted):
            "absolute numbers are noise: read the ratios.", "",
            "| machine | |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in machine]
+    # The figures before the optimizations of docs/benchmarks.md "Optimizations", kept for the
+    # before/after column (same harness, same machine kind).
+    before = {}
+    before_path = os.path.join(HERE, "results", "before", "ratios.csv")
+    if os.path.exists(before_path):
+        with open(before_path, newline="") as f:
+            for row in csv.DictReader(f):
+                before[(row["benchmark"], row["ratio"])] = row["value"]
     out += ["", "## Ratios against the targets", "",
-            "| benchmark | ratio | value | target | met | note |", "|---|---|---|---|---|---|"]
+            "| benchmark | ratio | value | before | target | met | note |",
+            "|---|---|---|---|---|---|---|"]
     for r in bench.ratios:
         row = r.row()
-        out.append(f"| {row['benchmark']} | {row['ratio']} | {row['value']} | {row['target']} | "
+        was = before.get((row["benchmark"], row["ratio"]), "")
+        out.append(f"| {row['benchmark']} | {row['ratio']} | {row['value']} | {was} | {row['target']} | "
                    f"{'yes' if r.met else '**no**'} | {row['note']} |")
+    if before:
+        out += ["", "*before*: the same ratio at the first full run, before the optimizations below "
+                "(`bench/results/before/`)."]
     sections = {
         "1 codec": ("1. Parse + map + encode",
                     f"Synthetic GetCostAndUsage pages (`bench/pages.py`: {s['services']} services x "
@@ -785,9 +798,10 @@ def markdown(bench, machine, plotted):
                 out.append(f"| {k} | {x} | {se} | {fmt(m)} | {fmt(lo)} | {fmt(hi)} |")
             if plotted:
                 out += ["", "![events/s against connections and batch size](benchmarks.png)"]
-    profile = os.path.join(HERE, "profile.md")
-    if os.path.exists(profile):
-        out += ["", open(profile).read().strip()]
+    for extra in ("optimizations.md", "profile.md"):
+        path = os.path.join(HERE, extra)
+        if os.path.exists(path):
+            out += ["", open(path).read().strip()]
     out += ["", "## Files", "",
             "`bench/results/figures.csv` (every figure), `ratios.csv` (the ratios and targets), "
             "`sweep.csv` (the plot's points).", ""]
