@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark (bench/run.py): builds the service and the bench programs in Release into
-# build-bench/ when they are missing, then writes bench/results/*.csv, docs/benchmarks.md and
+# build-bench/ (up to date each run), then writes bench/results/*.csv, docs/benchmarks.md and
 # docs/benchmarks.png (or, with --out DIR, DIR/results/*.csv and DIR/benchmarks.*).
 #   bash bench/run.sh            # full sizes, under 10 minutes on 2 cores
 #   bash bench/run.sh --smoke    # seconds
@@ -14,11 +14,12 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     build_dir=${args[$((i + 1))]}
   fi
 done
-if [ ! -x "$build_dir/source-aws-billing" ] || [ ! -x "$build_dir/bench/bench_codec" ] ||
-  [ ! -x "$build_dir/bench/bench_delivery" ]; then
-  echo "bench: building into $build_dir (Release)" >&2
+# Configured once; built every time (a no-op when nothing changed), so figures never come from
+# stale binaries.
+if [ ! -f "$build_dir/build.ninja" ]; then
+  echo "bench: configuring $build_dir (Release)" >&2
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSAB_BUILD_BENCH=ON >/dev/null
-  cmake --build "$build_dir" -j"$(nproc)" --target source-aws-billing bench_codec bench_delivery
 fi
+cmake --build "$build_dir" -j"$(nproc)" --target source-aws-billing bench_codec bench_delivery >&2
 export PYTHONDONTWRITEBYTECODE=1
 exec python3 bench/run.py --build-dir "$build_dir" "$@"
