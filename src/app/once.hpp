@@ -6,7 +6,8 @@
 namespace sab::app {
 
 // --once: pulls the selected days (default yesterday, UTC), delivers them and returns the exit
-// code: 0 when every event was acknowledged, 1 when any was not, 2 for a usage error.
+// code: 0 when every event was settled and the checkpoint saved, 1 when the pull failed, an event
+// was not delivered or the checkpoint could not be saved, 2 for a usage error.
 int run_once(const config::Config& config, const Options& options);
 
 }  // namespace sab::app
