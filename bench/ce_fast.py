@@ -16,14 +16,15 @@ import argparse
 import datetime as dt
 import json
 import os
-import socket
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 import pages as pagegen  # noqa: E402
+from ce_fake import make_handler  # noqa: E402  (the same HTTP side as the tests' fake)
 
 
 class Store:
@@ -61,52 +62,6 @@ class Store:
         if offset % self.page_size or index >= len(pages):
             raise ValueError("invalid NextPageToken")
         return pages[index]
-
-
-def make_handler(store):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self):
-            super().setup()
-            # Headers and body leave in one write, without Nagle: no delayed-ACK stall per page.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def reply(self, status, data, headers=()):
-            head = [f"HTTP/1.1 {status} {self.responses[status][0]}",
-                    "Content-Type: application/x-amz-json-1.1", f"Content-Length: {len(data)}",
-                    *(f"{k}: {v}" for k, v in headers), "", ""]
-            self.wfile.write("\r\n".join(head).encode() + data)
-
-        def do_GET(self):
-            with store.lock:
-                self.reply(200, json.dumps(store.stats).encode())
-
-        def do_POST(self):
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            with store.lock:
-                store.stats["requests"] += 1
-            ok = (self.headers.get("X-Amz-Target") == "AWSInsightsIndexService.GetCostAndUsage"
-                  and self.headers.get("Content-Type", "").startswith("application/x-amz-json-1.1")
-                  and self.headers.get("Authorization", "").startswith("AWS4-HMAC-SHA256 Credential="))
-            try:
-                if not ok:
-                    raise ValueError("not a signed GetCostAndUsage request")
-                page = store.answer(json.loads(raw))
-            except (ValueError, KeyError, TypeError) as e:
-                with store.lock:
-                    store.stats["bad"] += 1
-                self.reply(400, json.dumps({"__type": "ValidationException", "message": str(e)}).encode(),
-                           [("x-amzn-ErrorType", "ValidationException")])
-                return
-            with store.lock:
-                store.stats["pages"] += 1
-            self.reply(200, page)
-
-        def log_message(self, *args):
-            pass
-
-    return Handler
 
 
 def main():

@@ -95,3 +95,54 @@ class ServiceTestCase(unittest.TestCase):
 def main():
     result = unittest.main(exit=False, verbosity=2).result
     sys.exit(0 if result.wasSuccessful() else 1)
+
+
+class RecordingSink:
+    """A local HTTP sink that records every request (method, path, headers as Python's HTTP
+    server parsed them) and answers 202, after `delay` seconds (changeable while it runs)."""
+
+    def __init__(self, delay=0.0):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.delay = delay
+        self.lock = threading.Lock()
+        self.requests = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if sink.delay:
+                    time.sleep(sink.delay)
+                with sink.lock:
+                    sink.requests.append((self.command, self.path, list(self.headers.items())))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    @property
+    def subjects(self):
+        """The ce-subject of every request (binary mode), percent-decoded."""
+        from urllib.parse import unquote
+
+        with self.lock:
+            return [unquote(dict((k.lower(), v) for k, v in h).get("ce-subject", "")) for _, _, h in self.requests]
+
+    def count(self):
+        with self.lock:
+            return len(self.requests)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

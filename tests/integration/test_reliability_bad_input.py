@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from common import BINARY, ServiceTestCase, free_port, main, require, wait_for_port, write_config
+from common import RecordingSink, BINARY, ServiceTestCase, free_port, main, require, wait_for_port, write_config
 import e2e
 
 NOW = "2024-03-10T00:00:30Z"
@@ -108,34 +108,6 @@ class BadCostExplorer:
         if self.mode == "amounts_missing":
             return 200, js, json.dumps(self.page(body, amounts=False)).encode()
         raise AssertionError(self.mode)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class Sink:
-    """A CloudEvents sink (binary mode) that records subjects and acknowledges with 202."""
-
-    def __init__(self):
-        self.subjects = []
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                sink.subjects.append(urllib.request.unquote(self.headers.get("ce-subject", "")))
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = serve(Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
 
     def close(self):
         self.server.shutdown()
@@ -240,13 +212,13 @@ class BadCostExplorerAnswers(ServiceTestCase):
         cases = {}
         for mode in self.CASES:
             fake = BadCostExplorer(mode)
-            sink = Sink()
+            sink = RecordingSink()
             self.addCleanup(fake.close)
             self.addCleanup(sink.close)
             cases[mode] = (Case(self, mode, sink.url, fake.url).start(), fake, sink)
         # The target host is under the reserved .invalid TLD: it never resolves.
         fake = BadCostExplorer("good")
-        sink = Sink()
+        sink = RecordingSink()
         self.addCleanup(fake.close)
         self.addCleanup(sink.close)
         unresolvable = Case(self, "unresolvable", "http://billing-sink.invalid:8080/", fake.url,
@@ -347,7 +319,7 @@ class FullDisk(ServiceTestCase):
     def full_disk_case(self, name):
         """A case whose state_dir is full (checkpoint and lock file written first): the case, the
         good fake, the sink, the filler file (None with the shim), the env and the method."""
-        sink = Sink()
+        sink = RecordingSink()
         self.addCleanup(sink.close)
         fake = BadCostExplorer("good")
         self.addCleanup(fake.close)

@@ -13,12 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from common import BINARY, ServiceTestCase, free_port, main, require, wait_for_port, write_config
+from common import RecordingSink, BINARY, ServiceTestCase, free_port, main, require, wait_for_port, write_config
 import e2e
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -29,44 +27,6 @@ SERVICES = 40
 DURATION = int(os.environ.get("SAB_LOAD_DURATION", "30"))
 CONNECTIONS = int(os.environ.get("SAB_LOAD_CONNECTIONS", "200"))
 SLOWLORIS = 500
-
-
-class SlowSink:
-    """A CloudEvents sink that takes `delay` seconds per request; records subjects."""
-
-    def __init__(self, delay):
-        self.delay = delay
-        self.subjects = []
-        self.lock = threading.Lock()
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                time.sleep(sink.delay)
-                with sink.lock:
-                    sink.subjects.append(urllib.request.unquote(self.headers.get("ce-subject", "")))
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
-
-    def count(self):
-        with self.lock:
-            return len(self.subjects)
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def rss_kib(pid):
@@ -143,7 +103,7 @@ log: {{format: json}}
                           "--services", str(SERVICES), "--page-size", "100"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(ce_port)
-        sink = SlowSink(delay=0.1)
+        sink = RecordingSink(delay=0.1)
         self.addCleanup(sink.close)
         self.start_service(sink.url, f"http://127.0.0.1:{ce_port}")
         deadline = time.monotonic() + 60
@@ -207,7 +167,7 @@ log: {{format: json}}
               f"events_delivered_during_load={delivered_during} events_total={expected}", flush=True)
 
     def test_slowloris_does_not_stop_healthz(self):
-        sink = SlowSink(delay=0)
+        sink = RecordingSink(delay=0)
         self.addCleanup(sink.close)
         self.start_service(sink.url, "http://127.0.0.1:1")  # no pull needed here
         idle = []

@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from common import BINARY, ServiceTestCase, free_port, main, wait_for_port, write_config
+from common import RecordingSink, BINARY, ServiceTestCase, free_port, main, wait_for_port, write_config
 import e2e
 
 NOW = "2024-03-10T00:00:30Z"
@@ -80,36 +80,6 @@ class FakeCostExplorer:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class HeaderSink:
-    """Records the headers of every request as parsed by Python's HTTP server; answers 202."""
-
-    def __init__(self):
-        self.requests = []
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                sink.requests.append((self.command, self.path, list(self.headers.items())))
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
 
     def close(self):
         self.server.shutdown()
@@ -304,7 +274,7 @@ log: {{level: debug, format: {fmt}}}
         self.assertEqual(evil[0]["subject"], f"{YESTERDAY}/{EVIL}")
         self.assertEqual(got["requests"], len(SERVICES), "no smuggled request")
         # A plain HTTP server sees no injected header and no extra request.
-        sink = HeaderSink()
+        sink = RecordingSink()
         self.addCleanup(sink.close)
         for mode in ("binary", "structured", "batch"):
             sink.requests.clear()
