@@ -226,8 +226,10 @@ TEST_CASE("pipeline: the cost gauge keeps cost_gauge_series series, and an older
                          [] { return std::chrono::system_clock::time_point{}; });
   const auto run = [&](const char* first, const char* last) {
     state::State state;
+    // pull() takes the request by reference and runs after this statement: keep it alive.
+    const auto req = request(first, last);
     asio::io_context io;
-    auto future = asio::co_spawn(io, pipeline.pull(request(first, last), state), asio::use_future);
+    auto future = asio::co_spawn(io, pipeline.pull(req, state), asio::use_future);
     io.run();
     return future.get();
   };
