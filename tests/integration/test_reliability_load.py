@@ -29,6 +29,12 @@ CONNECTIONS = int(os.environ.get("SAB_LOAD_CONNECTIONS", "200"))
 SLOWLORIS = 500
 
 
+def sanitized(binary):
+    """Whether the binary is the AddressSanitizer build."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    return "libasan" in out
+
+
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -144,7 +150,12 @@ log: {{format: json}}
                 self.assertEqual(r["non_2xx"], 0, f"{path}: answers other than 2xx")
                 self.assertIsNotNone(r["p99_ms"])
         # Stable: a sanity bound, not a benchmark (the pages and queued events live meanwhile).
-        self.assertLess(rss_end, max(3 * rss_start, rss_start + 100 * 1024), "RSS grew under load")
+        # Not under AddressSanitizer: its quarantine keeps up to 256 MiB of freed memory by design
+        # (leaks are LeakSanitizer's part of that run).
+        if not sanitized(BINARY):
+            self.assertLess(rss_end, max(3 * rss_start, rss_start + 100 * 1024), "RSS grew under load")
+        else:
+            print("RSS bound not checked: AddressSanitizer build (quarantine)", file=sys.stderr)
         self.assertEqual(self.get("/healthz")[0], 200)
 
         # Let the sink go fast: the whole catch-up arrives, nothing lost.
