@@ -188,5 +188,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     }
     if (ev::percent_decode(value) != original(name)) fail("percent_decode differs", name);
   }
+  // The wire writer: the same ce- lines, and exactly one line per header whatever the
+  // datacontenttype holds (no CR or LF but the line ends).
+  std::string head;
+  ev::append_binary_head(head, event);
+  std::string lines;
+  for (const auto& [name, value] : request.headers)
+    lines += name + ": " + value + "\r\n";
+  if (!head.ends_with(lines)) fail("binary head differs from encode_binary", head);
+  const std::string first_line = head.substr(0, head.size() - lines.size());
+  if (!first_line.empty()) {
+    if (!first_line.starts_with("Content-Type: ") || !first_line.ends_with("\r\n") ||
+        first_line.find_first_of("\r\n") != first_line.size() - 2) {
+      fail("Content-Type line", first_line);
+    }
+  }
   return 0;
 }
