@@ -84,11 +84,17 @@ class Reader {
   // Rejects keys of `node` not in `known`.
   void check_keys(const YAML::Node& node, std::string_view prefix,
                   std::initializer_list<std::string_view> known) {
+    std::vector<std::string> seen;
     for (const auto& item : node) {
       std::string key = item.first.IsScalar() ? item.first.Scalar() : "?";
       if (key.empty()) key = "\"\"";  // so the error still shows a key
       if (std::find(known.begin(), known.end(), key) == known.end()) {
         error(join(prefix, key), "unknown key");
+      } else if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        // YAML forbids it, yet yaml-cpp keeps the first and drops the second without a word.
+        error(join(prefix, key), "is given twice");
+      } else {
+        seen.push_back(key);
       }
     }
   }
@@ -381,6 +387,18 @@ void read_delivery(Reader& r, const YAML::Node& node, Delivery& out) {
       if (lower == "content-type" || lower == "content-length" || lower == "host" ||
           lower == "transfer-encoding" || lower == "connection" || lower.starts_with("ce-")) {
         r.error(path, "is set by the service and cannot be overridden");
+        continue;
+      }
+      // HTTP header names are case-insensitive: two spellings would send the header twice.
+      const bool repeated = std::any_of(out.headers.begin(), out.headers.end(), [&](const auto& h) {
+        return h.first.size() == name.size() &&
+               std::equal(h.first.begin(), h.first.end(), name.begin(), [](char a, char b) {
+                 return std::tolower(static_cast<unsigned char>(a)) ==
+                        std::tolower(static_cast<unsigned char>(b));
+               });
+      });
+      if (repeated) {
+        r.error(path, "is given twice (header names are case-insensitive)");
         continue;
       }
       out.headers.emplace_back(name, value);

@@ -334,3 +334,12 @@ TEST_CASE("config: a file with secrets readable by others gets a warning") {
   std::remove(path.c_str());
   CHECK(has_error(load_file("does-not-exist.yml", kNoEnv), "cannot be read"));
 }
+
+TEST_CASE("config: a key given twice is an error naming it, not the first one silently") {
+  CHECK(has_error(load("target: http://x\nlisten: 127.0.0.1:1\nlisten: 127.0.0.1:2\n"),
+                  "listen: is given twice"));
+  CHECK(has_error(load("target: http://x\ndelivery: {mode: binary, mode: batch}\n"),
+                  "delivery.mode: is given twice"));
+  CHECK(has_error(load("target: http://x\ndelivery: {headers: {X-Token: a, x-token: b}}\n"),
+                  "delivery.headers.x-token: is given twice"));
+}
