@@ -6,7 +6,7 @@
 #include <charconv>
 #include <cstdio>
 
-#include "aws/credentials.hpp"
+#include "aws/xml.hpp"
 
 namespace sab::aws {
 

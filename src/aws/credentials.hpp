@@ -110,10 +110,6 @@ std::string web_identity_body(std::string_view role_arn, std::string_view sessio
 // body.
 Credentials parse_sts_response(std::string_view xml);
 
-// The text between <tag> and </tag> (first occurrence at or after `from`), XML entities decoded.
-std::optional<std::string> xml_element(std::string_view xml, std::string_view tag,
-                                       std::size_t from = 0);
-
 // "2015-08-30T12:36:00Z" (fractional seconds allowed) -> time point; nullopt when malformed.
 std::optional<TimePoint> parse_iso8601(std::string_view text);
 

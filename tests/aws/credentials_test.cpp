@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <map>
 
+#include "aws/xml.hpp"
 #include "metrics/metrics.hpp"
 
 using namespace sab;
