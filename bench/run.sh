@@ -14,12 +14,9 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     build_dir=${args[$((i + 1))]}
   fi
 done
-# Configured once; built every time (a no-op when nothing changed), so figures never come from
-# stale binaries.
-if [ ! -f "$build_dir/build.ninja" ]; then
-  echo "bench: configuring $build_dir (Release)" >&2
-  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSAB_BUILD_BENCH=ON >/dev/null
-fi
+# Configured (which reads the commit for the version label) and built every time, a no-op when
+# nothing changed, so figures never come from stale binaries or carry a stale label.
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSAB_BUILD_BENCH=ON >/dev/null
 cmake --build "$build_dir" -j"$(nproc)" --target source-aws-billing bench_codec bench_delivery >&2
 export PYTHONDONTWRITEBYTECODE=1
 exec python3 bench/run.py --build-dir "$build_dir" "$@"
