@@ -32,7 +32,7 @@ class BenchSmoke(unittest.TestCase):
     def test_smoke_run_writes_well_formed_results(self):
         docs_md = os.path.join(SOURCE_DIR, "docs", "benchmarks.md")
         before = os.path.getmtime(docs_md) if os.path.exists(docs_md) else None
-        r = subprocess.run(["bash", os.path.join(SOURCE_DIR, "bench", "run.sh"), "--smoke",
+        r = subprocess.run(["bash", os.path.join(SOURCE_DIR, "bench", "run.sh"), "--smoke", "--no-build",
                             "--out", self.out, "--build-dir", BINARY_DIR],
                            capture_output=True, text=True, timeout=300)
         self.assertEqual(r.returncode, 0, r.stderr[-4000:])
