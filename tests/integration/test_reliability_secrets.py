@@ -17,9 +17,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 from common import RecordingSink, BINARY, ServiceTestCase, free_port, main, wait_for_port, write_config
+import ce_fake
 import e2e
 
 NOW = "2024-03-10T00:00:30Z"
@@ -43,43 +44,29 @@ def forms(value):
 
 
 class FakeCostExplorer:
-    """GetCostAndUsage for any period with SERVICES as groups (signatures are not checked)."""
+    """GetCostAndUsage for any period with SERVICES as groups, served by ce_fake's HTTP side."""
 
     def __init__(self):
-        self.requests = 0
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-                fake.requests += 1
-                start = dt.date.fromisoformat(body["TimePeriod"]["Start"])
-                end = dt.date.fromisoformat(body["TimePeriod"]["End"])
-                results = []
-                while start < end:
-                    groups = [{"Keys": [s], "Metrics": {m: {"Amount": f"{n}.5", "Unit": "USD"}
-                                                        for m in body["Metrics"]}}
-                              for n, s in enumerate(SERVICES)]
-                    results.append({"TimePeriod": {"Start": start.isoformat(),
-                                                   "End": (start + dt.timedelta(days=1)).isoformat()},
-                                    "Total": {}, "Groups": groups, "Estimated": False})
-                    start += dt.timedelta(days=1)
-                data = json.dumps({"ResultsByTime": results, "GroupDefinitions": body["GroupBy"]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.lock = threading.Lock()
+        self.stats = {"requests": 0, "pages": 0, "bad": 0}
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), ce_fake.make_handler(self))
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, body):
+        start = dt.date.fromisoformat(body["TimePeriod"]["Start"])
+        end = dt.date.fromisoformat(body["TimePeriod"]["End"])
+        results = []
+        while start < end:
+            groups = [{"Keys": [s], "Metrics": {m: {"Amount": f"{n}.5", "Unit": "USD"}
+                                                for m in body["Metrics"]}}
+                      for n, s in enumerate(SERVICES)]
+            results.append({"TimePeriod": {"Start": start.isoformat(),
+                                           "End": (start + dt.timedelta(days=1)).isoformat()},
+                            "Total": {}, "Groups": groups, "Estimated": False})
+            start += dt.timedelta(days=1)
+        return {"ResultsByTime": results, "GroupDefinitions": body["GroupBy"]}
 
     def close(self):
         self.server.shutdown()
