@@ -1,4 +1,5 @@
 // source-aws-billing: AWS Cost Explorer costs as CloudEvents.
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <string_view>
@@ -14,6 +15,8 @@
 using namespace sab;
 
 int main(int argc, char** argv) {
+  // A closed stdout (`--dry-run | head -1`) is an error the dry run reports, not a fatal signal.
+  std::signal(SIGPIPE, SIG_IGN);
   const std::vector<std::string_view> args(argv + 1, argv + argc);
   const auto parsed = app::parse_args(args);
   if (!parsed.error.empty()) {

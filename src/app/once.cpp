@@ -15,16 +15,14 @@ int run_once(const config::Config& config, const Options& options) {
   auto runtime = make_runtime(config, options);
   if (!runtime) return 1;
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(runtime->clock()());
-  const Day yesterday = schedule::last_complete_day(now);
-  schedule::DayRange days{yesterday, yesterday};
-  if (options.date) days = {*options.date, *options.date};
-  if (options.from) days = {*options.from, *options.to};
-  if (days.last > yesterday) {
-    std::cerr << "source-aws-billing: " << format_date(days.last)
-              << " is not a complete UTC day yet; the last complete day is "
-              << format_date(yesterday) << "\n";
+  const auto first = options.date ? options.date : options.from;
+  const auto last = options.date ? options.date : options.to;
+  const auto selected = schedule::once_days(now, first, last, config.granularity);
+  if (!selected.days) {
+    std::cerr << "source-aws-billing: " << selected.error << "\n";
     return 2;
   }
+  const schedule::DayRange days = *selected.days;
 
   // The state is only touched when no service holds it and this is not a dry run.
   std::optional<state::DirLock> lock;
@@ -46,7 +44,11 @@ int run_once(const config::Config& config, const Options& options) {
 
   // The checkpoint moves only when the selected days include the service's next day: from there
   // to the last settled day. Everything selected is emitted whole (no restatement filter).
-  const Day next_day = state.checkpoint ? *state.checkpoint + std::chrono::days{1} : yesterday;
+  // Without a checkpoint the service would start with the last complete day (or month).
+  const Day next_day =
+      state.checkpoint
+          ? *state.checkpoint + std::chrono::days{1}
+          : schedule::once_days(now, std::nullopt, std::nullopt, config.granularity).days->first;
   std::optional<schedule::DayRange> next_days;
   if (lock && days.first <= next_day && next_day <= days.last) {
     next_days = schedule::DayRange{next_day, days.last};
@@ -55,7 +57,8 @@ int run_once(const config::Config& config, const Options& options) {
   asio::signal_set signals(runtime->io(), SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
-    log::warn("interrupted: stopping delivery");
+    log::warn("interrupted: stopping the pull and delivery");
+    runtime->cancel_pull();
     runtime->sink().stop();
   });
 

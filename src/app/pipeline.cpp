@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 #include <cstdlib>
 #include <iterator>
 #include <map>
@@ -51,6 +53,10 @@ asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::S
                       co_await on_page(std::move(periods), request, state, outcome);
                     });
     outcome.fetched = true;
+  } catch (const boost::system::system_error& e) {
+    // A shutdown cancelled the fetch: its days stay pending.
+    outcome.cancelled = e.code() == asio::error::operation_aborted;
+    outcome.error = outcome.cancelled ? "cancelled by shutdown" : e.what();
   } catch (const std::exception& e) {
     outcome.error = e.what();
   }
@@ -157,10 +163,11 @@ asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& period
 
 asio::awaitable<void> Pipeline::settle_in_flight(state::State& state, PullOutcome& outcome) {
   if (!in_flight_) co_return;
+  // The page stays in in_flight_ until it is done: when a shutdown cancels this wait (it throws),
+  // pull() settles it after the fetch has ended.
+  while (!in_flight_->done)
+    co_await in_flight_->signal.async_wait(asio::as_tuple(asio::use_awaitable));
   auto page = std::move(in_flight_);
-  in_flight_.reset();
-  while (!page->done)
-    co_await page->signal.async_wait(asio::as_tuple(asio::use_awaitable));
   apply(*page, state, outcome);
 }
 
@@ -231,15 +238,16 @@ std::optional<Day> advance_checkpoint(std::optional<Day> checkpoint,
   std::optional<Day> result = checkpoint;
   Day start = fresh->first;
   while (start <= fresh->last) {
-    Day next;
-    if (granularity == config::Granularity::daily) {
-      next = start + std::chrono::days{1};
-    } else {
+    Day next = start + std::chrono::days{1};
+    if (granularity == config::Granularity::monthly) {
       const std::chrono::year_month_day ymd{start};
+      // A month moves the checkpoint only when pulled whole: to its last day, never inside it.
+      if (ymd.day() != std::chrono::day{1}) break;
       next = Day{(ymd.year() / ymd.month() + std::chrono::months{1}) / std::chrono::day{1}};
+      if (next - std::chrono::days{1} > fresh->last) break;
     }
     if (outcome.failed_periods.contains(start)) break;
-    const Day unit_last = std::min(next - std::chrono::days{1}, fresh->last);
+    const Day unit_last = next - std::chrono::days{1};
     if (!result || unit_last > *result) result = unit_last;
     start = next;
   }

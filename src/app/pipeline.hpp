@@ -33,8 +33,9 @@ struct PullRequest {
 };
 
 struct PullOutcome {
-  bool fetched = false;  // every page arrived
-  std::string error;     // why not
+  bool fetched = false;    // every page arrived
+  std::string error;       // why not
+  bool cancelled = false;  // a shutdown ended the fetch (not a failure of AWS or the target)
   delivery::DeliveryResult result;
   std::size_t unchanged = 0;     // restated groups whose amounts did not change
   std::set<Day> failed_periods;  // period starts with an event not settled
@@ -73,8 +74,8 @@ class Pipeline {
 };
 
 // Pure: the checkpoint after a pull of `fresh` days. It moves to the end of the longest run of
-// settled periods from the start of `fresh` (a day, or a month for MONTHLY), never backwards, and
-// not at all when the fetch failed.
+// settled periods from the start of `fresh` (a day, or a whole month for MONTHLY: only ever to a
+// month's last day), never backwards, and not at all when the fetch failed.
 std::optional<Day> advance_checkpoint(std::optional<Day> checkpoint,
                                       const std::optional<schedule::DayRange>& fresh,
                                       const PullOutcome& outcome, config::Granularity granularity);

@@ -47,13 +47,17 @@ Runtime::Runtime(const config::Config& config, const Options& options)
   ce_ = std::make_unique<aws::CostExplorerClient>(io_.get_executor(), config_, credentials_,
                                                   metrics_, ce_options);
   if (options.dry_run) {
-    sink_ = std::make_unique<delivery::DryRunSink>(std::cout);
+    sink_ = std::make_unique<delivery::DryRunSink>(std::cout, [this] {
+      output_closed_ = true;
+      cancel_pull();
+      if (on_fatal) on_fatal();
+    });
   } else {
     sink_ = std::make_unique<delivery::Deliverer>(
         io_.get_executor(), delivery::DelivererOptions::from_config(config_), metrics_);
   }
   FetchFn fetch = [this](Day first, Day end, PageHandler handler) {
-    return ce_->fetch(aws::TimePeriod{first, end}, std::move(handler));
+    return cancellable(ce_->fetch(aws::TimePeriod{first, end}, std::move(handler)));
   };
   pipeline_ = std::make_unique<Pipeline>(config_, std::move(fetch), *sink_, metrics_, clock_);
 }
@@ -109,7 +113,8 @@ asio::awaitable<PullOutcome> Runtime::pull_and_checkpoint(const schedule::PullPl
       outcome.error = std::string("state not saved: ") + e.what();
     }
   }
-  if (saved && persist) state = std::move(next);
+  // A dry run keeps its progress in memory only, so its next firing plans as the service would.
+  if (saved) state = std::move(next);
   if (state.checkpoint) {
     metrics_.checkpoint().Set(static_cast<double>(
         std::chrono::duration_cast<std::chrono::seconds>(state.checkpoint->time_since_epoch())
@@ -119,6 +124,14 @@ asio::awaitable<PullOutcome> Runtime::pull_and_checkpoint(const schedule::PullPl
   const bool ok = outcome.fetched && outcome.result.failed == 0 && saved;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (outcome.cancelled) {
+    // Not a failure of AWS or the target: counted neither way.
+    log::info("pull cancelled by shutdown; its days stay pending",
+              {{"delivered", outcome.result.delivered},
+               {"checkpoint", state.checkpoint ? format_date(*state.checkpoint) : ""},
+               {"seconds", seconds}});
+    co_return outcome;
+  }
   metrics_.pulls(ok ? "success" : "failure").Increment();
   if (ok) {
     metrics_.last_successful_pull().Set(static_cast<double>(

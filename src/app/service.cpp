@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/system_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <tuple>
 
 #include "app/log.hpp"
 #include "app/runtime.hpp"
@@ -23,8 +24,12 @@ namespace {
 // firing, with a backoff retry after a failed pull.
 class Scheduler {
  public:
-  Scheduler(Runtime& runtime, state::State state, std::string& not_ready)
-      : runtime_(runtime), state_(std::move(state)), not_ready_(not_ready), timer_(runtime.io()) {}
+  Scheduler(Runtime& runtime, state::State state, std::string& not_ready, bool persist)
+      : runtime_(runtime),
+        state_(std::move(state)),
+        not_ready_(not_ready),
+        persist_(persist),
+        timer_(runtime.io()) {}
 
   asio::awaitable<void> run() {
     const auto& config = runtime_.config();
@@ -41,7 +46,7 @@ class Scheduler {
       bool failed = false;
       if (due) {
         pulling_ = true;
-        const auto outcome = co_await runtime_.pull_and_checkpoint(plan, state_, true);
+        const auto outcome = co_await runtime_.pull_and_checkpoint(plan, state_, persist_);
         pulling_ = false;
         failed = !(outcome.fetched && outcome.result.failed == 0 && outcome.error.empty());
         if (failed) {
@@ -67,10 +72,12 @@ class Scheduler {
     }
   }
 
-  // Stops the timer; a pull in flight goes on (deliveries finish) until stop_delivery().
+  // Ends the wait for the next firing and cancels a pull in progress at once (its request,
+  // retry wait or credential refresh); deliveries in flight go on until sink().stop().
   void stop() {
     stopping_ = true;
     timer_.cancel();
+    runtime_.cancel_pull();
   }
   bool pulling() const { return pulling_; }
 
@@ -78,10 +85,11 @@ class Scheduler {
   asio::awaitable<void> check_credentials() {
     // Loading credentials bills nothing (no Cost Explorer request); it proves the chain works.
     try {
-      (void)co_await runtime_.credentials().get();
+      (void)co_await runtime_.cancellable(runtime_.credentials().get());
       not_ready_.clear();
       runtime_.metrics().ready().Set(1);
     } catch (const std::exception& e) {
+      if (stopping_) co_return;
       not_ready_ = std::string("credentials: ") + log::redact(e.what());
       log::error("cannot load AWS credentials; the pull will try again", {{"error", e.what()}});
     }
@@ -90,6 +98,7 @@ class Scheduler {
   Runtime& runtime_;
   state::State state_;
   std::string& not_ready_;
+  bool persist_;
   asio::steady_timer timer_;
   bool stopping_ = false;
   bool pulling_ = false;
@@ -106,16 +115,16 @@ int run_service(const config::Config& config, const Options& options) {
   asio::signal_set signals(io, SIGTERM, SIGINT);
 
   // One process per state: a second puller would double every event.
+  // A dry run reads the state to choose the days a real service would send, but never locks,
+  // writes or moves it: a dry run next to a running service changes nothing the service uses.
   std::optional<state::DirLock> lock;
   state::State state;
-  if (!options.dry_run) {
-    try {
-      lock.emplace(config.state_dir);
-      if (auto loaded = state::load(config.state_dir)) state = *loaded;
-    } catch (const state::StateError& e) {
-      log::error("cannot use the state", {{"error", e.what()}});
-      return 1;
-    }
+  try {
+    if (!options.dry_run) lock.emplace(config.state_dir);
+    if (auto loaded = state::load(config.state_dir)) state = *loaded;
+  } catch (const state::StateError& e) {
+    log::error("cannot use the state", {{"error", e.what()}});
+    return 1;
   }
   if (state.checkpoint) {
     metrics.checkpoint().Set(static_cast<double>(
@@ -139,9 +148,10 @@ int run_service(const config::Config& config, const Options& options) {
   log::info("listening", {{"address", endpoint.address().to_string()},
                           {"port", static_cast<std::int64_t>(endpoint.port())}});
 
-  Scheduler scheduler(*runtime, std::move(state), not_ready);
+  Scheduler scheduler(*runtime, std::move(state), not_ready, !options.dry_run);
   asio::steady_timer shutdown_deadline(io);
   bool done = false;
+  int exit_code = 0;
   asio::co_spawn(io, scheduler.run(), [&](std::exception_ptr e) {
     if (e) {
       try {
@@ -158,35 +168,53 @@ int run_service(const config::Config& config, const Options& options) {
     signals.cancel();
   });
 
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec || done) return;
-    log::info("shutting down", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
-                                {"pull_in_flight", scheduler.pulling()}});
+  // Shutdown: the pull in progress is cancelled at once; deliveries in flight get
+  // shutdown_timeout, then retries stop and the pull ends with what was acknowledged (the state is
+  // saved); past delivery.timeout more, the process stops regardless.
+  auto shut_down = [&](std::string_view why) {
+    log::info("shutting down", {{"reason", why}, {"pull_in_flight", scheduler.pulling()}});
     not_ready = "shutting down";
     metrics.ready().Set(0);
     scheduler.stop();
-    // In-flight deliveries get shutdown_timeout; then retries stop, the pull ends with what was
-    // acknowledged, and the state is saved.
-    shutdown_deadline.expires_after(config.shutdown_timeout);
-    shutdown_deadline.async_wait([&](const boost::system::error_code& tec) {
-      if (tec) return;
-      log::warn("shutdown timeout passed: stopping deliveries in flight");
-      runtime->sink().stop();
-      // Requests in flight end within delivery.timeout; past that, stop regardless.
-      shutdown_deadline.expires_after(config.delivery.timeout + std::chrono::seconds(1));
-      shutdown_deadline.async_wait([&](const boost::system::error_code& hec) {
-        if (!hec) {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          shutdown_deadline.expires_after(config.shutdown_timeout);
+          auto [ec] = co_await shutdown_deadline.async_wait(asio::as_tuple(asio::use_awaitable));
+          if (ec || done) co_return;
+          log::warn("shutdown timeout passed: stopping deliveries in flight");
+          runtime->sink().stop();
+          shutdown_deadline.expires_after(config.delivery.timeout + std::chrono::seconds(1));
+          std::tie(ec) = co_await shutdown_deadline.async_wait(asio::as_tuple(asio::use_awaitable));
+          if (ec || done) co_return;
           log::error("work still running after the shutdown timeout; exiting without it");
           io.stop();
-        }
+        },
+        [&](std::exception_ptr e) {
+          if (e) metrics.task_failures("shutdown").Increment();
+        });
+  };
+  runtime->on_fatal = [&] {
+    if (done || exit_code != 0) return;
+    exit_code = 1;
+    signals.cancel();
+    shut_down("stdout closed");
+  };
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto [ec, signal] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec || done) co_return;
+        shut_down(signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      },
+      [&](std::exception_ptr e) {
+        if (e) metrics.task_failures("signals").Increment();
       });
-    });
-  });
 
   log::info("started", {{"version", kVersion}, {"commit", kCommit}});
   io.run();
-  log::info("stopped");
-  return 0;
+  log::info("stopped", {{"exit_code", exit_code}});
+  return exit_code;
 }
 
 }  // namespace sab::app

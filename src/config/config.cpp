@@ -606,8 +606,14 @@ Env process_env() {
   };
 }
 
-std::optional<std::string> region_from_host(std::string_view host) {
-  // ce.<region>.amazonaws.com or ce.<region>.amazonaws.com.cn
+std::optional<std::string> region_from_host(std::string_view host_name) {
+  // ce.<region>.amazonaws.com or ce.<region>.amazonaws.com.cn; host names are case-insensitive
+  // (and may end with the root's dot), the signing region is lower case.
+  std::string lowered(host_name);
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lowered.ends_with('.')) lowered.pop_back();
+  const std::string_view host = lowered;
   constexpr std::string_view prefix = "ce.";
   for (std::string_view suffix : {".amazonaws.com", ".amazonaws.com.cn"}) {
     if (host.starts_with(prefix) && host.ends_with(suffix) &&

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "app/log.hpp"
 #include "events/encoding.hpp"
 
 namespace sab::delivery {
@@ -20,12 +21,17 @@ bool write_json_lines(std::ostream& out, const std::vector<events::Event>& batch
 
 boost::asio::awaitable<DeliveryResult> DryRunSink::deliver(std::vector<events::Event> batch) {
   DeliveryResult result;
-  if (write_json_lines(out_, batch)) {
+  if (!closed_ && write_json_lines(out_, batch)) {
     result.delivered = batch.size();
   } else {
     result.failed = batch.size();
     for (std::size_t i = 0; i < batch.size(); ++i)
       result.failed_at.push_back(i);
+    if (!closed_) {
+      closed_ = true;
+      log::error("stdout is closed; the dry run ends", {{"events_not_written", batch.size()}});
+      if (on_closed_) on_closed_();
+    }
   }
   co_return result;
 }

@@ -102,7 +102,7 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
     credential_refreshes(v);
   for (auto v : {"/healthz", "/readyz", "/metrics", "other"})
     http_requests(v);
-  for (auto v : {"scheduler", "delivery", "http_server", "credentials"})
+  for (auto v : {"scheduler", "delivery", "http_server", "credentials", "signals", "shutdown"})
     task_failures(v);
 }
 

@@ -1,5 +1,6 @@
 #include "schedule/schedule.hpp"
 
+#include <date/date.h>
 #include <date/tz.h>
 
 #include <algorithm>
@@ -58,6 +59,7 @@ Day last_complete_day(Instant now) {
 }
 
 std::optional<DayRange> PullPlan::period() const {
+  // plan_pull keeps restated days adjacent to the fresh ones, so one period holds no skipped day.
   if (fresh && restate) return DayRange{restate->first, fresh->last};
   if (fresh) return fresh;
   return restate;
@@ -79,8 +81,10 @@ PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Con
       plan.fresh = DayRange{first, yesterday};
     }
     if (config.restate_days > 0 && checkpoint) {
+      // Never past the catch-up window: a restated day older than it would stretch the one
+      // request period over days the plan skipped, and those would go out whole.
       const Day restate_last = std::min(*checkpoint, yesterday);
-      const Day restate_first = yesterday - days{config.restate_days - 1};
+      const Day restate_first = std::max(yesterday - days{config.restate_days - 1}, oldest_allowed);
       if (restate_first <= restate_last) plan.restate = DayRange{restate_first, restate_last};
     }
     return plan;
@@ -96,7 +100,11 @@ PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Con
     Day first = add_months(first_of_month(*checkpoint), 1);
     // A checkpoint inside a month (not its last day) means that month was not delivered whole.
     if (*checkpoint + days{1} != first) first = first_of_month(*checkpoint);
-    const Day oldest_allowed = first_of_month(last_month - days{config.catch_up_days});
+    // Missed months before the last complete one are caught up only when every one of their
+    // days lies within catch_up_days before it (the default 7 catches up no extra month; 31 one).
+    const Day bound = last_month - days{config.catch_up_days};
+    Day oldest_allowed = first_of_month(bound);
+    if (oldest_allowed < bound) oldest_allowed = add_months(oldest_allowed, 1);
     if (first < oldest_allowed) {
       plan.skipped_days = (oldest_allowed - first).count();
       first = oldest_allowed;
@@ -107,6 +115,48 @@ PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Con
     plan.restate = DayRange{last_month, std::min(*checkpoint, last_month_end)};
   }
   return plan;
+}
+
+namespace {
+std::string show(Day d) {
+  return date::format("%F", d);
+}
+}  // namespace
+
+OnceDays once_days(Instant now, std::optional<Day> first, std::optional<Day> last,
+                   config::Granularity granularity) {
+  OnceDays out;
+  const Day yesterday = last_complete_day(now);
+  if (granularity == config::Granularity::daily) {
+    const DayRange days = first && last ? DayRange{*first, *last} : DayRange{yesterday, yesterday};
+    if (days.last > yesterday) {
+      out.error = show(days.last) + " is not a complete UTC day yet; the last complete day is " +
+                  show(yesterday);
+    } else {
+      out.days = days;
+    }
+    return out;
+  }
+  const Day this_month = first_of_month(std::chrono::floor<days>(now));
+  if (!first || !last) {
+    out.days = DayRange{add_months(this_month, -1), this_month - days{1}};
+    return out;
+  }
+  const Day month_first = first_of_month(*first);
+  const Day month_last = add_months(first_of_month(*last), 1) - days{1};
+  if (*first != month_first || *last != month_last) {
+    out.error = "granularity MONTHLY pulls whole calendar months: " + show(*first) + " .. " +
+                show(*last) + " is not; the months it touches are " + show(month_first) + " .. " +
+                show(month_last) + " (--from " + show(month_first) + " --to " + show(month_last) +
+                ")";
+  } else if (*last >= this_month) {
+    out.error = "the month ending " + show(*last) +
+                " is not complete yet; the last complete month is " +
+                show(add_months(this_month, -1)) + " .. " + show(this_month - days{1});
+  } else {
+    out.days = DayRange{*first, *last};
+  }
+  return out;
 }
 
 std::chrono::seconds retry_delay(int failures) {

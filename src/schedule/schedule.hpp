@@ -48,11 +48,24 @@ struct PullPlan {
 
 // What a firing at `now` pulls, given the checkpoint (the last day delivered whole; none on the
 // first start). DAILY: the complete days after the checkpoint, at most catch_up_days missed days
-// before yesterday; the first start pulls yesterday. MONTHLY: complete months after the
-// checkpoint's month (a month is complete once its last day is), those starting within
-// catch_up_days before the last complete month; the checkpoint is then the last day of the month
-// delivered.
+// before yesterday; the first start pulls yesterday. MONTHLY: the last complete month (a month is
+// complete once its last day is) and missed months before it whose days all lie within
+// catch_up_days before its first day (so the default 7 adds none, 31 adds one); the checkpoint is
+// then the last day of the month delivered. Restated days (restate_days) are the delivered days
+// of the last N, never older than the catch-up window, so the one request period never holds a
+// skipped day.
 PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Config& config);
+
+// The days a `--once` run pulls at `now`: [first, last] as given (--date is first == last), or
+// by default the last complete day (DAILY) or the last complete month (MONTHLY). MONTHLY takes
+// whole calendar months only. `error` names the problem (and the bounds that would do) when the
+// selection is not complete yet or not whole months; then `days` is empty.
+struct OnceDays {
+  std::optional<DayRange> days;
+  std::string error;
+};
+OnceDays once_days(Instant now, std::optional<Day> first, std::optional<Day> last,
+                   config::Granularity granularity);
 
 // Backoff before retrying a failed pull: 1m, 2m, 4m, ... capped at 1h.
 std::chrono::seconds retry_delay(int failures);

@@ -140,6 +140,20 @@ TEST_CASE("pipeline: MONTHLY checkpoints at month ends") {
         ymd("2024-01-31"));
 }
 
+TEST_CASE("pipeline: MONTHLY never checkpoints inside a month") {
+  app::PullOutcome outcome;
+  outcome.fetched = true;
+  // A one-day period (what --once used to ask for) moves nothing.
+  const schedule::DayRange day{ymd("2024-01-15"), ymd("2024-01-15")};
+  CHECK(app::advance_checkpoint(ymd("2023-12-31"), day, outcome, config::Granularity::monthly) ==
+        ymd("2023-12-31"));
+  CHECK_FALSE(app::advance_checkpoint(std::nullopt, day, outcome, config::Granularity::monthly));
+  // A range ending inside March moves to January's end and February's, not into March.
+  const schedule::DayRange part{ymd("2024-01-01"), ymd("2024-03-15")};
+  CHECK(app::advance_checkpoint(std::nullopt, part, outcome, config::Granularity::monthly) ==
+        ymd("2024-02-29"));
+}
+
 TEST_CASE("pipeline: restatement emits exactly the changed groups") {
   Harness h;
   state::State state;

@@ -155,8 +155,13 @@ TEST_CASE("config: region comes from the endpoint host") {
   CHECK(region("https://ce.us-east-1.amazonaws.com") == "us-east-1");
   CHECK(region("https://ce.cn-northwest-1.amazonaws.com.cn") == "cn-northwest-1");
   CHECK(region("http://127.0.0.1:5000") == "us-east-1");
+  CHECK(region("https://CE.EU-WEST-1.AMAZONAWS.COM") == "eu-west-1");
   CHECK(region_from_host("ce.ap-southeast-2.amazonaws.com") == "ap-southeast-2");
   CHECK_FALSE(region_from_host("example.com"));
+  // Host names are case-insensitive; the region signed for is lower case.
+  CHECK(region_from_host("CE.EU-WEST-1.AMAZONAWS.COM") == "eu-west-1");
+  CHECK(region_from_host("Ce.Cn-Northwest-1.AmazonAws.Com.Cn") == "cn-northwest-1");
+  CHECK(region_from_host("ce.eu-west-1.amazonaws.com.") == "eu-west-1");
   CHECK_FALSE(region_from_host("ce..amazonaws.com"));
 }
 

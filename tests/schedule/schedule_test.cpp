@@ -153,9 +153,86 @@ TEST_CASE("plan: MONTHLY pulls complete months") {
   CHECK(*catch_up.fresh == range(ymd("2024-02-01"), ymd("2024-04-30")));
 }
 
+TEST_CASE("plan: restatement never reaches past the catch-up window") {
+  // A long outage: 01-08 .. 01-11 are skipped; restating 20 days must not pull them again.
+  auto outage = plan_pull(at("2024-01-20T02:00:00Z"), ymd("2024-01-07"), daily(7, 20));
+  CHECK(*outage.fresh == range(ymd("2024-01-12"), ymd("2024-01-19")));
+  CHECK(outage.skipped_days == 4);
+  CHECK_FALSE(outage.restate);
+  CHECK(*outage.period() == range(ymd("2024-01-12"), ymd("2024-01-19")));
+  // Within the window the restated days are the delivered ones of the window, next to the fresh.
+  auto inside = plan_pull(at("2024-01-20T02:00:00Z"), ymd("2024-01-15"), daily(7, 20));
+  CHECK(*inside.restate == range(ymd("2024-01-12"), ymd("2024-01-15")));
+  CHECK(*inside.fresh == range(ymd("2024-01-16"), ymd("2024-01-19")));
+  CHECK(*inside.period() == range(ymd("2024-01-12"), ymd("2024-01-19")));
+  // Whatever the checkpoint, the period never holds a skipped day.
+  for (int back = 1; back < 40; ++back) {
+    const Day checkpoint = ymd("2024-01-19") - days{back};
+    for (unsigned restate : {1u, 3u, 10u, 30u}) {
+      auto plan = plan_pull(at("2024-01-20T02:00:00Z"), checkpoint, daily(7, restate));
+      REQUIRE(plan.period());
+      CHECK(plan.period()->first >= ymd("2024-01-19") - days{7});
+      if (plan.skipped_days > 0) CHECK(plan.period()->first == plan.fresh->first);
+    }
+  }
+}
+
+TEST_CASE("plan: MONTHLY catch-up adds only months whose days all lie within catch_up_days") {
+  auto c = daily(7);
+  c.granularity = sab::config::Granularity::monthly;
+  // The default 7 days: the last complete month only; February and March are skipped.
+  auto seven = plan_pull(at("2024-05-02T02:00:00Z"), ymd("2024-01-31"), c);
+  CHECK(*seven.fresh == range(ymd("2024-04-01"), ymd("2024-04-30")));
+  CHECK(seven.skipped_days == 29 + 31);
+  c.catch_up_days = 30;  // March has 31 days
+  CHECK(*plan_pull(at("2024-05-02T02:00:00Z"), ymd("2024-01-31"), c).fresh ==
+        range(ymd("2024-04-01"), ymd("2024-04-30")));
+  c.catch_up_days = 31;
+  CHECK(*plan_pull(at("2024-05-02T02:00:00Z"), ymd("2024-01-31"), c).fresh ==
+        range(ymd("2024-03-01"), ymd("2024-04-30")));
+  c.catch_up_days = 60;  // March 31 + February 29
+  CHECK(*plan_pull(at("2024-05-02T02:00:00Z"), ymd("2024-01-31"), c).fresh ==
+        range(ymd("2024-02-01"), ymd("2024-04-30")));
+  // One month missed by the default: the previous month is pulled, nothing older.
+  c.catch_up_days = 7;
+  auto one = plan_pull(at("2024-04-01T02:00:00Z"), ymd("2024-02-29"), c);
+  CHECK(*one.fresh == range(ymd("2024-03-01"), ymd("2024-03-31")));
+  CHECK(one.skipped_days == 0);
+}
+
 TEST_CASE("retry delay doubles and is capped") {
   CHECK(retry_delay(1) == minutes(1));
   CHECK(retry_delay(2) == minutes(2));
   CHECK(retry_delay(3) == minutes(4));
   CHECK(retry_delay(20) == hours(1));
+}
+
+TEST_CASE("once: DAILY days default to yesterday and must be complete") {
+  const auto g = sab::config::Granularity::daily;
+  auto d = once_days(at("2024-01-15T02:00:00Z"), std::nullopt, std::nullopt, g);
+  CHECK(*d.days == range(ymd("2024-01-14"), ymd("2024-01-14")));
+  auto r = once_days(at("2024-01-15T02:00:00Z"), ymd("2024-01-01"), ymd("2024-01-14"), g);
+  CHECK(*r.days == range(ymd("2024-01-01"), ymd("2024-01-14")));
+  auto today = once_days(at("2024-01-15T02:00:00Z"), ymd("2024-01-15"), ymd("2024-01-15"), g);
+  CHECK_FALSE(today.days);
+  CHECK(today.error.find("2024-01-14") != std::string::npos);
+}
+
+TEST_CASE("once: MONTHLY pulls the last complete month, or whole months only") {
+  const auto g = sab::config::Granularity::monthly;
+  auto d = once_days(at("2024-03-17T02:00:00Z"), std::nullopt, std::nullopt, g);
+  CHECK(*d.days == range(ymd("2024-02-01"), ymd("2024-02-29")));
+  auto whole = once_days(at("2024-03-17T02:00:00Z"), ymd("2023-11-01"), ymd("2024-01-31"), g);
+  CHECK(*whole.days == range(ymd("2023-11-01"), ymd("2024-01-31")));
+  // One day (--date) or a range inside months: exit 2 naming the months' bounds.
+  auto day = once_days(at("2024-03-17T02:00:00Z"), ymd("2024-01-15"), ymd("2024-01-15"), g);
+  CHECK_FALSE(day.days);
+  CHECK(day.error.find("2024-01-01 .. 2024-01-31") != std::string::npos);
+  auto part = once_days(at("2024-03-17T02:00:00Z"), ymd("2023-12-02"), ymd("2024-02-28"), g);
+  CHECK_FALSE(part.days);
+  CHECK(part.error.find("2023-12-01 .. 2024-02-29") != std::string::npos);
+  // The current month is not complete.
+  auto now = once_days(at("2024-03-17T02:00:00Z"), ymd("2024-03-01"), ymd("2024-03-31"), g);
+  CHECK_FALSE(now.days);
+  CHECK(now.error.find("2024-02-01 .. 2024-02-29") != std::string::npos);
 }
