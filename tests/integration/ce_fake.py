@@ -4,7 +4,8 @@ data, paged with NextPageToken. moto serves only results queued in advance, in r
 the chaos and benchmark runs ask for periods nobody can predict, so they use this instead.
 
     ce_fake.py --port N [--services 17] [--accounts 0] [--page-size 100]
-    GET /stats -> {"requests": n, "pages": n, "bad": n}
+    GET /stats -> {"requests": n, "pages": n, "bad": n, "periods": [[start, end, granularity]...]}
+    (periods: the TimePeriod of each first-page request; MONTHLY gives one period per month)
 
 Amounts depend only on (date, group keys): the same period always gives the same answer.
 """
@@ -59,17 +60,28 @@ class Fake:
             raise ValueError("End must be after Start")
         metrics = body.get("Metrics") or ["UnblendedCost"]
         groups = self.groups_of(body.get("GroupBy") or [])
+        monthly = body.get("Granularity") == "MONTHLY"
+        if not body.get("NextPageToken"):
+            with self.lock:
+                self.stats.setdefault("periods", []).append(
+                    [start.isoformat(), end.isoformat(), body.get("Granularity")])
+
+        def next_period(day):
+            if not monthly:
+                return day + dt.timedelta(days=1)
+            return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
         rows = []
         day = start
         while day < end:
             rows.extend((day, g) for g in groups)
-            day += dt.timedelta(days=1)
+            day = next_period(day)
         offset = int((body.get("NextPageToken") or "offset:0").split(":")[1])
         chunk = rows[offset:offset + self.page_size]
         by_day = {}
         for day, keys in chunk:
             entry = by_day.setdefault(day, {
-                "TimePeriod": {"Start": day.isoformat(), "End": (day + dt.timedelta(days=1)).isoformat()},
+                "TimePeriod": {"Start": day.isoformat(), "End": min(next_period(day), end).isoformat()},
                 "Total": {}, "Groups": [], "Estimated": False})
             value = amount(day.isoformat(), keys)
             entry["Groups"].append({"Keys": keys, "Metrics": {
