@@ -48,6 +48,7 @@ class Scheduler {
         pulling_ = true;
         const auto outcome = co_await runtime_.pull_and_checkpoint(plan, state_, persist_);
         pulling_ = false;
+        if (outcome.cancelled) break;  // shutting down: /readyz keeps saying so
         failed = !(outcome.fetched && outcome.result.failed == 0 && outcome.error.empty());
         if (failed) {
           ++failures;
