@@ -424,7 +424,7 @@ CONFIG_ERRORS = [
     ("endpoint: ftp://ce.us-east-1.amazonaws.com", "endpoint"),
     ("endpoint: https://ce.us-east-1.amazonaws.com/path", "endpoint"),
     ("endpoint: 'https://:443'", "endpoint"),
-    ("endpoint: https://ce.eu-we0Ast-1.amazonaws.com", "endpoint"),
+    ("endpoint: https://ce.eu_we0Ast-1.amazonaws.com", "endpoint"),
     ("listen: nowhere", "listen"),
     ("listen: 127.0.0.1:99999", "listen"),
     ("group_by: []", "group_by"),
