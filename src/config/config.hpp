@@ -71,7 +71,8 @@ struct Config {
   Delivery delivery;
   Listen listen;
   std::chrono::milliseconds shutdown_timeout{20'000};
-  std::uint64_t max_response_bytes = 256ull * 1024 * 1024;
+  // Peak RSS is about 16 MiB + 18 x this (measured): the Helm chart's memory limit follows it.
+  std::uint64_t max_response_bytes = 16ull * 1024 * 1024;
   // Most series of aws_billing_source_cost (the largest amounts win); 0 turns the gauge off.
   unsigned cost_gauge_series = 500;
   LogLevel log_level = LogLevel::info;

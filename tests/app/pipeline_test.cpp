@@ -350,3 +350,38 @@ TEST_CASE("pipeline: failures of a page with several days are settled per day") 
   CHECK(outcome.failed_periods.size() == 3);
   CHECK(state.digests.empty());
 }
+
+TEST_CASE("pipeline: the cost gauge is trimmed page by page and keeps the largest of the day") {
+  // Memory: a day of many pages must not hold a gauge sample of every group until the pull ends;
+  // trimming per page keeps the same largest series as trimming once.
+  Harness h;
+  h.config.cost_gauge_series = 3;
+  std::vector<std::vector<common::CostPeriod>> pages;
+  for (int p = 0; p < 4; ++p) {
+    std::vector<std::pair<std::string, std::string>> groups;
+    for (int g = 0; g < 3000; ++g) {
+      const int n = p * 3000 + g;
+      // The three largest amounts sit in pages 0, 2 and 3.
+      std::string amount = n == 17 ? "900" : n == 6500 ? "800" : n == 11999 ? "700" : "0.5";
+      groups.emplace_back("S" + std::to_string(n), amount);
+    }
+    pages.push_back({period("2024-01-14", groups)});
+  }
+  app::FetchFn fetch = [&pages](Day, Day, app::PageHandler handler) -> asio::awaitable<void> {
+    for (auto page : pages)
+      co_await handler(std::move(page));
+  };
+  app::Pipeline pipeline(h.config, fetch, h.sink, h.metrics,
+                         [] { return std::chrono::system_clock::time_point{}; });
+  state::State state;
+  const auto req = request("2024-01-14", "2024-01-14");
+  asio::io_context io;
+  auto future = asio::co_spawn(io, pipeline.pull(req, state), asio::use_future);
+  io.run();
+  CHECK(future.get().result.delivered == 12000);
+  const auto text = h.metrics.serialize();
+  CHECK(text.find("service=\"S17\",unit=\"USD\"} 900") != std::string::npos);
+  CHECK(text.find("service=\"S6500\",unit=\"USD\"} 800") != std::string::npos);
+  CHECK(text.find("service=\"S11999\",unit=\"USD\"} 700") != std::string::npos);
+  CHECK(text.find("service=\"S18\"") == std::string::npos);
+}

@@ -75,7 +75,7 @@ TEST_CASE("config: the original connector's minimal file gets every default") {
   CHECK(c.listen.host == "0.0.0.0");
   CHECK(c.listen.port == 8080);
   CHECK(c.shutdown_timeout == std::chrono::seconds(20));
-  CHECK(c.max_response_bytes == 256ull * 1024 * 1024);
+  CHECK(c.max_response_bytes == 16ull * 1024 * 1024);
   CHECK(c.cost_gauge_series == 500);
   CHECK(c.log_level == LogLevel::info);
   CHECK(c.log_format == LogFormat::json);

@@ -29,6 +29,53 @@ def default_config_path():
     return m.group(1)
 
 
+# ---- Memory ----------------------------------------------------------------------------------
+
+# Peak RSS of the service fetching Cost Explorer pages of up to max_response_bytes: a base plus a
+# factor times max_response_bytes (the body, simdjson's buffers, the parsed groups and the page's
+# events; the next page is fetched while a page's events go out, so two pages can be alive).
+# Measured on a release build (g++ 12, -O3) with `--once --dry-run`, stdout to /dev/null, peak
+# from wait4's ru_maxrss:
+# - one page of 10, 50, 100 MB: 8.6 bytes per response byte + 13.5 MiB (groups of ~190 bytes, as
+#   test_aws_large.py serves), 13.1 + 11.3 MiB (tiny groups of ~75 bytes, the worst shape);
+# - two consecutive 32 MiB pages: 15.5 per byte (tiny groups) and 10.9 (long groups) above the base.
+# Rounded up (15.5 -> 18: the peak also grows a little with each further page of a run), the
+# chart's memory limit must be at least
+# MEMORY_BASE_BYTES + MEMORY_BYTES_PER_RESPONSE_BYTE * max_response_bytes.
+MEMORY_BASE_BYTES = 16 << 20
+MEMORY_BYTES_PER_RESPONSE_BYTE = 18
+# Headroom the chart keeps above that bound (limit >= MEMORY_HEADROOM x bound).
+MEMORY_HEADROOM = 1.25
+
+_SIZE_UNITS = {"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "KB": 10**3, "MB": 10**6,
+               "GB": 10**9}
+_QUANTITY_UNITS = {"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "k": 10**3, "M": 10**6, "G": 10**9}
+
+
+def parse_size(text):
+    """A config size (`1024`, `64KiB`, `256MiB`, `1GB`) in bytes, as src/config/units.cpp reads it."""
+    m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", str(text))
+    assert m and m.group(2) in _SIZE_UNITS, f"not a size: {text!r}"
+    return int(m.group(1)) * _SIZE_UNITS[m.group(2)]
+
+
+def parse_quantity(text):
+    """A Kubernetes memory quantity (`512Mi`, `1Gi`, `300M`, `1048576`) in bytes."""
+    m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", str(text))
+    assert m and m.group(2) in _QUANTITY_UNITS, f"not a memory quantity: {text!r}"
+    return int(m.group(1)) * _QUANTITY_UNITS[m.group(2)]
+
+
+def default_max_response_bytes():
+    """The default of Config::max_response_bytes in src/config/config.hpp (`N * 1024 * ...`)."""
+    m = re.search(r"max_response_bytes\s*=\s*([0-9'ull *]+);", read("src", "config", "config.hpp"))
+    assert m, "max_response_bytes default not found in src/config/config.hpp"
+    value = 1
+    for factor in m.group(1).split("*"):
+        value *= int(factor.strip().replace("'", "").rstrip("uUlL"))
+    return value
+
+
 # ---- Dockerfile ------------------------------------------------------------------------------
 
 def dockerfile_instructions(text):
@@ -85,6 +132,24 @@ def env_of(stage):
                 if sep:
                     env[key] = value
     return env
+
+
+def dockerfile_args(stage, build_args=None):
+    """{name: value} of a stage's ARG instructions: the --build-arg value, else the default."""
+    build_args = build_args or {}
+    values = {}
+    for word, rest in stage["instructions"]:
+        if word == "ARG":
+            name, sep, default = rest.partition("=")
+            values[name] = build_args.get(name, default if sep else "")
+    return values
+
+
+def dockerfile_substitute(text, variables):
+    """${NAME} and $NAME replaced by their values (the plain forms), as the shell of a RUN
+    instruction sees the stage's ARGs."""
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)",
+                  lambda m: variables.get(m.group(1) or m.group(2), ""), text)
 
 
 def setup_packages():

@@ -1,16 +1,19 @@
-"""The shipping files checked with the tools that read them, offline (no Docker engine, no helm):
+"""The shipping files checked with the tools that read them, offline (no Docker engine, no cluster):
 
 - docker/Dockerfile: the build stage installs the packages of .ci/setup.sh and builds without
   tests; the runtime stage installs the Debian package of every shared library the built binary
   links (ldd + dpkg -S); CONNECTOR_CONFIG is the binary's default path; numeric non-root user;
   .dockerignore keeps the context small and the build stage's own cmake command configures in a
-  copy of exactly that context.
+  copy of exactly that context (no .git), where the build argument SAB_GIT_COMMIT becomes the
+  commit of `--version`.
 - docker/compose.yaml: Debian's docker-compose validates it (each profile) and its resolved form
   wires the display sink, the config mount and the demo emulator; the mounted configs pass
   --check-config.
 - helm/source-aws-billing: yamllint on Chart.yaml and values.yaml, every .Values path of the
   templates exists, every values key has a comment, mount path = the path the image reads,
-  1 replica + Recreate; the config in values.yaml passes --check-config.
+  1 replica + Recreate; the config in values.yaml passes --check-config. With helm itself
+  (.ci/setup-helm.sh): `helm lint --strict`, `helm template` with the defaults, and a listen
+  port 0 refused. The memory limit holds base + factor x max_response_bytes (measured factor).
 - helm/manifest.yaml: the corrected plain manifest, same checks.
 """
 import os
@@ -51,6 +54,23 @@ def check_config(test, text, env=None):
                            timeout=30, env=run_env)
         test.assertEqual(r.returncode, 0, r.stderr.decode())
         return r.stdout.decode()
+
+
+def version_header_commit(build_dir):
+    """kCommit of the version header a CMake configure generated (what `--version` prints)."""
+    with open(os.path.join(build_dir, "generated", "app", "version.hpp"), encoding="utf-8") as f:
+        m = re.search(r'kCommit\s*=\s*"([^"]*)"', f.read())
+    assert m, "kCommit not found in the generated version header"
+    return m.group(1)
+
+
+def helm_binary():
+    """helm: $SAB_HELM, else the one .ci/setup-helm.sh puts into .cache/helm/bin, else PATH."""
+    for candidate in (os.environ.get("SAB_HELM"), source_path(".cache", "helm", "bin", "helm"),
+                      shutil.which("helm")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    require(False, "helm (installed by .ci/setup-helm.sh into .cache/helm/bin)")
 
 
 def yamllint(test, *paths):
@@ -144,6 +164,19 @@ class Dockerfile(unittest.TestCase):
         self.assertIn(os.path.dirname(ship_util.default_config_path()), runs)
         self.assertIn("RUN", words)
 
+    def test_commit_is_a_build_argument(self):
+        # The context has no .git: `--version` names the commit only when the build passes it.
+        instructions = self.build["instructions"]
+        args = [rest for w, rest in instructions if w == "ARG"]
+        self.assertIn("SAB_GIT_COMMIT=unknown", args)
+        words = [f"{w} {rest}" for w, rest in instructions]
+        declared = words.index("ARG SAB_GIT_COMMIT=unknown")
+        configure = [i for i, w in enumerate(words) if w.startswith("RUN cmake -S")]
+        self.assertEqual(len(configure), 1, words)
+        self.assertLess(declared, configure[0], "the ARG must be declared before the cmake RUN")
+        self.assertIn("-DSAB_GIT_COMMIT=${SAB_GIT_COMMIT}", words[configure[0]].split())
+        self.assertIn("--build-arg SAB_GIT_COMMIT=$(git rev-parse --short HEAD)", read("README.md"))
+
     def test_context_and_the_build_stage_cmake_configure(self):
         rules = ship_util.dockerignore_rules(read(".dockerignore"))
         files = []
@@ -181,13 +214,19 @@ class Dockerfile(unittest.TestCase):
                             target = os.path.join(workdir, dest)
                         os.makedirs(os.path.dirname(target), exist_ok=True)
                         shutil.copy2(source_path(f), target)
+            self.assertFalse(os.path.exists(os.path.join(workdir, ".git")))
             runs = " ".join(rest for w, rest in self.build["instructions"] if w == "RUN")
             m = re.search(r"cmake -S \. -B (\S+) (.*?)\s*&&", runs)
             self.assertIsNotNone(m, runs)
-            args = m.group(2).replace("-G Ninja", "-GNinja").split()
+            # As `docker build --build-arg SAB_GIT_COMMIT=abc1234`: the stage's ARGs, substituted.
+            build_args = ship_util.dockerfile_args(self.build, {"SAB_GIT_COMMIT": "abc1234"})
+            args = ship_util.dockerfile_substitute(m.group(2), build_args).replace("-G Ninja", "-GNinja").split()
+            # No git repository above the copy either: the commit can come only from the argument.
+            env = dict(os.environ, GIT_CEILING_DIRECTORIES=tmp)
             r = subprocess.run(["cmake", "-S", workdir, "-B", os.path.join(tmp, "build"), *args],
-                               capture_output=True, text=True, timeout=300)
+                               capture_output=True, text=True, timeout=300, env=env)
             self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+            self.assertEqual(version_header_commit(os.path.join(tmp, "build")), "abc1234")
             self.assertTrue(os.path.exists(os.path.join(tmp, "build", "build.ninja")))
             with open(os.path.join(tmp, "build", "build.ninja"), encoding="utf-8") as f:
                 ninja = f.read()
@@ -195,6 +234,12 @@ class Dockerfile(unittest.TestCase):
             self.assertNotIn("unit_tests", ninja)
             with open(os.path.join(tmp, "build", "generated", "config", "defaults.hpp"), encoding="utf-8") as f:
                 self.assertIn(f'"{STATE_DIR}"', f.read())
+            # Without the argument (and without .git) the version says "unknown", never fails.
+            r = subprocess.run(["cmake", "-S", workdir, "-B", os.path.join(tmp, "plain"), "-GNinja",
+                                "-DSAB_BUILD_TESTS=OFF", "-DSAB_BUILD_BENCH=OFF"],
+                               capture_output=True, text=True, timeout=300, env=env)
+            self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+            self.assertEqual(version_header_commit(os.path.join(tmp, "plain")), "unknown")
 
 
 class Compose(unittest.TestCase):
@@ -346,6 +391,108 @@ class HelmChart(unittest.TestCase):
         self.assertEqual(int(port), self.values["service"]["port"])
 
 
+class HelmRender(unittest.TestCase):
+    """The chart as helm itself reads it: lint, render, and the values it refuses."""
+
+    def setUp(self):
+        self.helm = helm_binary()
+        self.chart = source_path(*CHART)
+
+    def run_helm(self, *args):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HELM_", "KUBE"))}
+        with tempfile.TemporaryDirectory() as home:
+            # helm's cache, config and data directories: nothing of the user's is read or written.
+            env.update(HELM_CACHE_HOME=os.path.join(home, "cache"), HELM_CONFIG_HOME=os.path.join(home, "config"),
+                       HELM_DATA_HOME=os.path.join(home, "data"), KUBECONFIG=os.path.join(home, "kubeconfig"))
+            return subprocess.run([self.helm, *args], capture_output=True, text=True, timeout=120, env=env)
+
+    def render(self, *sets):
+        r = self.run_helm("template", "billing", self.chart, *sets)
+        return r, [d for d in yaml.safe_load_all(r.stdout) if d] if r.returncode == 0 else []
+
+    def test_lint_strict(self):
+        r = self.run_helm("lint", "--strict", self.chart)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("0 chart(s) failed", r.stdout)
+
+    def test_template_with_the_defaults(self):
+        r, docs = self.render()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        kinds = {d["kind"]: d for d in docs}
+        self.assertLessEqual({"Deployment", "ConfigMap", "Service", "ServiceAccount"}, set(kinds))
+        values = yaml.safe_load(read(*CHART, "values.yaml"))
+        deployment = kinds["Deployment"]
+        self.assertEqual(deployment["spec"]["replicas"], 1)
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        port = int(values["config"]["listen"].rsplit(":", 1)[1])
+        self.assertEqual(container["ports"][0]["containerPort"], port)
+        self.assertEqual(kinds["Service"]["spec"]["ports"][0]["port"], values["service"]["port"])
+        self.assertEqual(container["resources"], values["resources"])
+        config = yaml.safe_load(kinds["ConfigMap"]["data"]["config.yml"])
+        self.assertEqual(config, values["config"])
+
+    def test_a_fixed_port_renders(self):
+        r, docs = self.render("--set", "config.listen=[::]:9090")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        deployment = [d for d in docs if d["kind"] == "Deployment"][0]
+        self.assertEqual(deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"], 9090)
+
+    def test_port_0_is_refused_naming_the_value_and_why(self):
+        for listen in (":0", "0.0.0.0:0"):
+            with self.subTest(listen=listen):
+                r, _ = self.render("--set", f"config.listen={listen}")
+                self.assertNotEqual(r.returncode, 0, r.stdout[:2000])
+                self.assertIn(f'config.listen "{listen}": port 0 is not allowed', r.stderr)
+                self.assertIn("probes and its Service", r.stderr)
+        for listen in ("0.0.0.0:http", "0.0.0.0:70000"):
+            with self.subTest(listen=listen):
+                r, _ = self.render("--set", f"config.listen={listen}")
+                self.assertNotEqual(r.returncode, 0, r.stdout[:2000])
+                self.assertIn(f'config.listen "{listen}"', r.stderr)
+
+
+class MemoryBudget(unittest.TestCase):
+    """The chart's memory limit holds a maximum-size Cost Explorer page with margin:
+    limit >= base + factor x max_response_bytes (constants measured, see ship_util)."""
+
+    def setUp(self):
+        self.values = yaml.safe_load(read(*CHART, "values.yaml"))
+        configured = self.values["config"].get("max_response_bytes")
+        self.max_bytes = (ship_util.parse_size(configured) if configured is not None
+                          else ship_util.default_max_response_bytes())
+
+    def test_limit_covers_base_plus_factor_times_max_response_bytes(self):
+        limit = ship_util.parse_quantity(self.values["resources"]["limits"]["memory"])
+        need = ship_util.MEMORY_BASE_BYTES + ship_util.MEMORY_BYTES_PER_RESPONSE_BYTE * self.max_bytes
+        self.assertGreaterEqual(limit, ship_util.MEMORY_HEADROOM * need,
+                                f"limit {limit >> 20} MiB < {ship_util.MEMORY_HEADROOM} x {need / 2**20:.0f} MiB "
+                                f"needed for max_response_bytes {self.max_bytes >> 20} MiB")
+
+    def test_the_relation_is_documented_with_the_measured_constants(self):
+        base, factor = ship_util.MEMORY_BASE_BYTES >> 20, ship_util.MEMORY_BYTES_PER_RESPONSE_BYTE
+        relation = f"{base} MiB + {factor} x max_response_bytes"
+        self.assertIn(relation, read(*CHART, "values.yaml"))
+        self.assertIn(relation, read("README.md"))
+
+    def test_request_equals_the_limit(self):
+        # A request below the limit makes the pod an early victim of the node's OOM killer and of
+        # eviction while it holds a large page: the memory it may need is reserved.
+        request = ship_util.parse_quantity(self.values["resources"]["requests"]["memory"])
+        limit = ship_util.parse_quantity(self.values["resources"]["limits"]["memory"])
+        self.assertEqual(request, limit)
+
+    def test_the_chart_and_the_binary_agree_on_max_response_bytes(self):
+        # The chart passes max_response_bytes into the config: the same value as the binary's
+        # default, so the limit documented for the default is the one that applies.
+        self.assertEqual(ship_util.parse_size(self.values["config"]["max_response_bytes"]),
+                         ship_util.default_max_response_bytes())
+
+    def test_readme_config_table_shows_the_default(self):
+        m = re.search(r"^\| `max_response_bytes` \| `([^`]+)` \|", read("README.md"), re.M)
+        self.assertIsNotNone(m)
+        self.assertEqual(ship_util.parse_size(m.group(1)), ship_util.default_max_response_bytes())
+
+
 class PlainManifest(unittest.TestCase):
     def setUp(self):
         self.docs = {d["kind"]: d for d in yaml.safe_load_all(read("helm", "manifest.yaml")) if d}
@@ -374,6 +521,14 @@ class PlainManifest(unittest.TestCase):
         self.assertEqual(container["securityContext"]["capabilities"]["drop"], ["ALL"])
         self.assertEqual(container["envFrom"][0]["secretRef"]["name"], self.docs["Secret"]["metadata"]["name"])
         self.assertEqual(set(self.docs["Secret"]["stringData"]), {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"})
+
+    def test_memory_limit_covers_the_default_max_response_bytes(self):
+        container = self.docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+        limit = ship_util.parse_quantity(container["resources"]["limits"]["memory"])
+        config = yaml.safe_load(self.docs["ConfigMap"]["data"]["config.yml"])
+        max_bytes = ship_util.parse_size(config.get("max_response_bytes", ship_util.default_max_response_bytes()))
+        need = ship_util.MEMORY_BASE_BYTES + ship_util.MEMORY_BYTES_PER_RESPONSE_BYTE * max_bytes
+        self.assertGreaterEqual(limit, ship_util.MEMORY_HEADROOM * need)
 
     def test_config_has_no_secrets_and_passes_check_config(self):
         text = self.docs["ConfigMap"]["data"]["config.yml"]

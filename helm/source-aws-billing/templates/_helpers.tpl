@@ -45,7 +45,17 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default (include "source-aws-billing.fullname" .) .Values.aws.existingSecret }}
 {{- end }}
 
-{{/* The port of config.listen (host:port); 8080 when not set. */}}
+{{/* The port of config.listen (host:port); 8080 when not set. The pod's probes and its Service
+address this port, so it must be fixed: port 0 (any free port, chosen at start) and anything
+that is not a port 1-65535 make the chart fail. */}}
 {{- define "source-aws-billing.port" -}}
-{{- splitList ":" (default "0.0.0.0:8080" .Values.config.listen) | last | int }}
+{{- $listen := default "0.0.0.0:8080" .Values.config.listen | toString }}
+{{- $port := splitList ":" $listen | last }}
+{{- if not (regexMatch "^[0-9]{1,5}$" $port) }}
+{{- fail (printf "config.listen %q: the port must be a number 1-65535 (host:port), as the pod's probes and its Service address it" $listen) }}
+{{- end }}
+{{- if or (lt ($port | int) 1) (gt ($port | int) 65535) }}
+{{- fail (printf "config.listen %q: port %s is not allowed, set a fixed port 1-65535 (port 0 means any free port, chosen when the service starts, but the pod's probes and its Service need to know the port)" $listen $port) }}
+{{- end }}
+{{- $port | int }}
 {{- end }}
