@@ -2,18 +2,20 @@
 # The whole test suite on a fresh Debian 12 machine: installs what is missing, then
 #   1. builds (RelWithDebInfo) and runs every unit and integration test with ctest;
 #   2. builds the same suite with ASan + UBSan and runs it again;
-#   3. runs each libFuzzer target for a bounded time on its seed corpus.
-# SAB_TEST_STAGES picks stages for a quicker local run (default "release sanitize fuzz");
+#   3. runs each libFuzzer target for a bounded time on its seed corpus;
+#   4. package: builds the image with podman and runs it, renders and validates the Helm chart
+#      (the tests labelled `package`, run with the release build's binary).
+# SAB_TEST_STAGES picks stages for a quicker local run (default "release sanitize fuzz package");
 # SAB_FUZZ_SECONDS is the time per fuzz target (default 20).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stages=" ${SAB_TEST_STAGES:-release sanitize fuzz} "
+stages=" ${SAB_TEST_STAGES:-release sanitize fuzz package} "
 bash .ci/setup.sh
 
 if [[ $stages == *" release "* ]]; then
   echo "== test: release build" >&2
   bash .ci/build.sh
-  (cd "${BUILD_DIR:-build}" && ctest --output-on-failure -j2 --timeout 900)
+  (cd "${BUILD_DIR:-build}" && ctest --output-on-failure -j2 --timeout 900 -LE package)
 fi
 
 if [[ $stages == *" sanitize "* ]]; then
@@ -22,10 +24,18 @@ if [[ $stages == *" sanitize "* ]]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   BUILD_DIR=build-asan BUILD_TYPE=Debug bash .ci/build.sh -DSAB_SANITIZE=ON
-  (cd build-asan && ctest --output-on-failure -j2 --timeout 900)
+  (cd build-asan && ctest --output-on-failure -j2 --timeout 900 -LE package)
 fi
 
 if [[ $stages == *" fuzz "* ]]; then
   echo "== test: fuzzing" >&2
   bash tests/fuzz/run.sh "${SAB_FUZZ_SECONDS:-20}"
+fi
+
+if [[ $stages == *" package "* ]]; then
+  echo "== test: package (image and chart)" >&2
+  bash .ci/setup-package.sh
+  # The image tests compare the image's events with the release binary's: build it if needed.
+  [[ $stages == *" release "* ]] || bash .ci/build.sh
+  (cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 1500 -L package)
 fi
