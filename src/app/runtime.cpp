@@ -143,7 +143,9 @@ asio::awaitable<PullOutcome> Runtime::pull_and_checkpoint(const schedule::PullPl
                             {"seconds", seconds}});
   } else {
     log::error("pull failed",
-               {{"error", outcome.error.empty() ? "events not delivered" : outcome.error},
+               {{"error", !outcome.result.target_problem.empty() ? outcome.result.target_problem
+                          : outcome.error.empty()                ? "events not delivered"
+                                                                 : outcome.error},
                 {"delivered", outcome.result.delivered},
                 {"failed", outcome.result.failed},
                 {"checkpoint", state.checkpoint ? format_date(*state.checkpoint) : ""}});

@@ -52,9 +52,12 @@ class Scheduler {
         failed = !(outcome.fetched && outcome.result.failed == 0 && outcome.error.empty());
         if (failed) {
           ++failures;
-          not_ready_ =
-              "last pull failed: " + (outcome.error.empty() ? std::string("events not delivered")
-                                                            : log::redact(outcome.error));
+          // A target that needs fixing says so (e.g. it redirects with a 302), else the error.
+          const std::string& why = !outcome.result.target_problem.empty()
+                                       ? outcome.result.target_problem
+                                       : outcome.error;
+          not_ready_ = "last pull failed: " +
+                       (why.empty() ? std::string("events not delivered") : log::redact(why));
         } else {
           failures = 0;
           not_ready_.clear();

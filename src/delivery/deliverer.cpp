@@ -68,8 +68,15 @@ DelivererOptions DelivererOptions::from_config(const config::Config& config) {
 struct Deliverer::Run {
   std::vector<events::Event> batch;
   std::size_t unit_size = 1;
-  std::size_t next = 0;  // index of the first event not yet taken by a worker
+  std::size_t next = 0;        // index of the first event not yet taken by a worker
+  bool misconfigured = false;  // the target's answer needs a fix: send nothing more
   DeliveryResult result;
+};
+
+struct Deliverer::Exchange {
+  std::optional<net::Response> response;
+  std::string error;  // why there is no response
+  bool cancelled = false;
 };
 
 Deliverer::Deliverer(asio::any_io_executor executor, DelivererOptions options,
@@ -108,13 +115,32 @@ void Deliverer::stop() {
   asio::post(executor_, [stop = stop_] { stop->timer.cancel(); });
 }
 
-std::unique_ptr<net::HttpClient> Deliverer::acquire_client() {
-  if (!idle_clients_.empty()) {
-    auto client = std::move(idle_clients_.back());
-    idle_clients_.pop_back();
-    return client;
+Deliverer::Connections Deliverer::acquire_connections() {
+  if (!idle_connections_.empty()) {
+    auto connections = std::move(idle_connections_.back());
+    idle_connections_.pop_back();
+    return connections;
   }
-  return std::make_unique<net::HttpClient>(executor_, url_, tls_);
+  Connections connections;
+  connections.target = std::make_unique<net::HttpClient>(executor_, url_, tls_);
+  return connections;
+}
+
+net::HttpClient& Deliverer::client_for(Connections& connections, const net::Url& url) {
+  const auto same_origin = [&url](const net::Url& o) {
+    return o.tls == url.tls && o.host == url.host && o.port == url.port;
+  };
+  if (same_origin(url_)) return *connections.target;
+  auto& redirected = connections.redirected;
+  for (auto& client : redirected) {
+    if (same_origin(client->origin())) return *client;
+  }
+  // A few origins at most (a chain has kMaxRedirects hops); the oldest one goes first.
+  if (redirected.size() >= kMaxRedirects) redirected.erase(redirected.begin());
+  // An http target may redirect to https: that origin is verified like an https target.
+  if (url.tls && !tls_) tls_ = net::make_client_tls_context(options_.tls);
+  redirected.push_back(std::make_unique<net::HttpClient>(executor_, url, tls_));
+  return *redirected.back();
 }
 
 void Deliverer::settle(Run& run, std::size_t begin, std::size_t count, std::string_view result) {
@@ -183,12 +209,12 @@ asio::awaitable<DeliveryResult> Deliverer::deliver(std::vector<events::Event> ba
 }
 
 asio::awaitable<void> Deliverer::worker(std::shared_ptr<Run> run) {
-  auto client = acquire_client();
+  auto connections = acquire_connections();
   Buffers buffers;  // reused by every request of this worker
   for (;;) {
     // A cancelled deliver() (e.g. a shutdown deadline) ends like stop(): untaken events fail.
     const auto cs = co_await asio::this_coro::cancellation_state;
-    if (stopped() || run->next >= run->batch.size() ||
+    if (stopped() || run->misconfigured || run->next >= run->batch.size() ||
         cs.cancelled() != asio::cancellation_type::none) {
       break;
     }
@@ -196,16 +222,17 @@ asio::awaitable<void> Deliverer::worker(std::shared_ptr<Run> run) {
     const std::size_t end = std::min(run->batch.size(), begin + run->unit_size);
     run->next = end;
     try {
-      co_await send_unit(*client, *run, begin, end, buffers);
+      co_await send_unit(connections, *run, begin, end, buffers);
     } catch (const std::exception& e) {
       // Not expected (send_unit handles transport errors): never lose count of the events.
       log::error("delivery of events failed unexpectedly",
                  {{"error", e.what()}, {"events", end - begin}});
       settle(*run, begin, end - begin, "failed");
-      client->close();
+      connections.target->close();
+      connections.redirected.clear();
     }
   }
-  idle_clients_.push_back(std::move(client));
+  idle_connections_.push_back(std::move(connections));
 }
 
 std::string_view Deliverer::write_request(const Run& run, std::size_t begin, std::size_t end,
@@ -215,6 +242,7 @@ std::string_view Deliverer::write_request(const Run& run, std::size_t begin, std
   head.clear();
   buffers.body.clear();
   net::begin_request_head(head, "POST", url_.target, url_.host_header);
+  buffers.request_line_size = head.size();
   std::string_view body;
   switch (options_.mode) {
     case config::DeliveryMode::binary:
@@ -244,44 +272,124 @@ std::string_view Deliverer::write_request(const Run& run, std::size_t begin, std
   return body;
 }
 
-asio::awaitable<void> Deliverer::send_unit(net::HttpClient& client, Run& run, std::size_t begin,
+asio::awaitable<Deliverer::Exchange> Deliverer::exchange(net::HttpClient& client,
+                                                         std::string_view head,
+                                                         std::string_view body) {
+  const asio::cancellation_state cancel_state = co_await asio::this_coro::cancellation_state;
+  Exchange x;
+  metrics_.deliveries_in_flight().Increment();
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    // Any 2xx acknowledges, whatever its body: an oversized one is dropped, not an error.
+    x.response = co_await client.send_prepared(
+        head, body, options_.timeout, options_.response_body_limit, net::OversizedBody::drop);
+  } catch (const net::TransportError& e) {
+    x.error = std::string(net::to_string(e.kind())) + ": " + e.what();
+  } catch (const std::exception& e) {
+    x.error = e.what();
+    client.close();
+  }
+  x.cancelled = cancel_state.cancelled() != asio::cancellation_type::none;
+  metrics_.deliveries_in_flight().Decrement();
+  metrics_.delivery_duration().Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  co_return x;
+}
+
+asio::awaitable<void> Deliverer::send_unit(Connections& connections, Run& run, std::size_t begin,
                                            std::size_t end, Buffers& buffers) {
   const std::size_t count = end - begin;
   const events::Event& first = run.batch[begin];
   // Written once and sent as is by every attempt; the buffers are the worker's.
   const std::string_view body = write_request(run, begin, end, buffers);
   for (unsigned attempt = 1;; ++attempt) {
-    std::optional<net::Response> response;
-    std::string error;
-    metrics_.deliveries_in_flight().Increment();
-    const auto started = std::chrono::steady_clock::now();
-    try {
-      response = co_await client.send_prepared(buffers.head, body, options_.timeout,
-                                               options_.response_body_limit);
-    } catch (const net::TransportError& e) {
-      error = std::string(net::to_string(e.kind())) + ": " + e.what();
-    } catch (const std::exception& e) {
-      error = e.what();
-      client.close();
-    }
-    metrics_.deliveries_in_flight().Decrement();
-    metrics_.delivery_duration().Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-
+    // Every attempt starts at the target; 307/308 are followed within the attempt.
+    net::HttpClient* client = connections.target.get();
+    const net::Url* url = &url_;
+    std::string_view head = buffers.head;
+    unsigned hops = 0;
+    Exchange x;
     StatusClass cls = classify_transport_error();
-    std::optional<std::chrono::milliseconds> retry_after;
     unsigned status = 0;
-    if (response) {
-      status = response->result_int();
+    std::string problem;
+    std::string location;  // of the last 1xx/3xx answer, as logs may show it
+    for (;;) {
+      x = co_await exchange(*client, head, body);
+      if (x.cancelled || !x.response) {
+        cls = classify_transport_error();
+        break;
+      }
+      status = x.response->result_int();
       cls = classify_status(status);
-      if (auto it = response->find(http::field::retry_after); it != response->end()) {
+      if (cls != StatusClass::redirect && cls != StatusClass::misconfigured) break;
+      std::optional<std::string_view> raw_location;
+      if (auto it = x.response->find(http::field::location); it != x.response->end()) {
+        raw_location = std::string_view(it->value().data(), it->value().size());
+      }
+      location = raw_location ? loggable_location(*raw_location) : std::string();
+      auto step = redirect_step(status, *url, raw_location, hops);
+      if (!step.next) {
+        cls = StatusClass::misconfigured;
+        problem = std::move(step.problem);
+        break;
+      }
+      metrics_.delivery_attempts("redirected").Increment();
+      ++hops;
+      const bool first_redirect = !redirect_noted_;
+      redirect_noted_ = true;
+      log::write(
+          first_redirect ? log::Level::warn : log::Level::debug,
+          "target redirects deliveries; following (set the target to the new URL to save "
+          "a request per delivery)",
+          {{"status", status}, {"location", location}, {"hops", hops}, {"first_id", first.id}});
+      buffers.hop_url = std::move(*step.next);
+      // The redirect's request line and Host, then the same headers and body.
+      std::string hop_head;
+      hop_head.reserve(buffers.head.size() + buffers.hop_url.target.size());
+      net::begin_request_head(hop_head, "POST", buffers.hop_url.target,
+                              buffers.hop_url.host_header);
+      hop_head.append(buffers.head, buffers.request_line_size);
+      buffers.hop_head = std::move(hop_head);
+      head = buffers.hop_head;
+      url = &buffers.hop_url;
+      client = &client_for(connections, buffers.hop_url);
+    }
+
+    if (x.cancelled) {
+      // deliver() was cancelled (shutdown deadline): no retry, the events stay pending.
+      settle(run, begin, count, "failed");
+      co_return;
+    }
+    std::optional<std::chrono::milliseconds> retry_after;
+    if (x.response) {
+      if (auto it = x.response->find(http::field::retry_after); it != x.response->end()) {
         retry_after = parse_retry_after(it->value(), now_(), options_.backoff.max_retry_after);
       }
     }
+    const std::string& error = x.error;
 
     if (cls == StatusClass::ack) {
       metrics_.delivery_attempts("success").Increment();
       settle(run, begin, count, "delivered");
+      co_return;
+    }
+    if (cls == StatusClass::misconfigured) {
+      // Only fixing the target's URL or front cures this: no retry, no dead letter; the day
+      // stays pending and /readyz says why.
+      metrics_.delivery_attempts("misconfigured").Increment();
+      log::error(
+          "target answered with a status that is not an acknowledgement; events not "
+          "delivered, the day stays pending",
+          {{"status", status},
+           {"location", location},
+           {"redirects_followed", hops},
+           {"events", count},
+           {"first_id", first.id},
+           {"problem", problem}});
+      client->close();  // a 1xx may be followed by more bytes of the same answer
+      run.misconfigured = true;
+      run.result.target_problem = problem;
+      settle(run, begin, count, "failed");
       co_return;
     }
     if (cls == StatusClass::permanent) {
@@ -304,10 +412,10 @@ asio::awaitable<void> Deliverer::send_unit(net::HttpClient& client, Run& run, st
       co_return;
     }
 
-    metrics_.delivery_attempts(response ? "retryable_status" : "transport_error").Increment();
+    metrics_.delivery_attempts(x.response ? "retryable_status" : "transport_error").Increment();
     const bool again = may_retry(attempt, options_.max_attempts) && !stopped();
     const auto delay = next_delay(options_.backoff, attempt, retry_after, random_);
-    if (response) {
+    if (x.response) {
       log::warn("delivery attempt failed", {{"status", status},
                                             {"attempt", attempt},
                                             {"events", count},

@@ -38,9 +38,14 @@ struct DelivererOptions {
 
 // Delivers events to the HTTP target, at least once (SPEC §4): `concurrency` workers, each with
 // its own keep-alive connection (kept between deliver() calls), encode one request at a time
-// (binary/structured: one event per request; batch: `batch_size` events per request). 2xx
-// acknowledges; 408/429/5xx/transport errors are retried with backoff and full jitter, honouring
-// Retry-After; any other status sends the request's events to the dead-letter file.
+// (binary/structured: one event per request; batch: `batch_size` events per request). Any 2xx
+// acknowledges, whatever its body (an oversized one is dropped); 408/429/5xx/transport errors are
+// retried with backoff and full jitter, honouring Retry-After; 307/308 are followed (same method,
+// headers and body, at most kMaxRedirects hops, never https -> http; a redirected origin gets
+// connections of its own); any other 1xx/3xx, or a redirect not followed, is a misconfigured
+// target: logged with its Location, counted, the events fail (the day stays pending) and the
+// deliver() call sends nothing more; any other status sends the request's events to the
+// dead-letter file.
 //
 // Use from one thread (the io_context running `executor`); stop() may be called from any thread.
 // The Deliverer must outlive every deliver() call. deliver() calls should not overlap (each one
@@ -65,18 +70,31 @@ class Deliverer : public EventSink {
 
  private:
   struct Run;
+  struct Exchange;
+  // A worker's connections: to the target, and to the origins its redirects lead to.
+  struct Connections {
+    std::unique_ptr<net::HttpClient> target;
+    std::vector<std::unique_ptr<net::HttpClient>> redirected;
+  };
   boost::asio::awaitable<void> worker(std::shared_ptr<Run> run);
   struct Buffers {
-    std::string head;  // request line and headers
-    std::string body;  // structured and batch modes (binary sends the event's data)
+    std::string head;                   // request line and headers
+    std::string body;                   // structured and batch modes (binary sends event data)
+    std::size_t request_line_size = 0;  // of `head`: request line and Host, redone per redirect
+    std::string hop_head;               // `head` for the current redirect's URL
+    net::Url hop_url;
   };
   // Writes the request of events [begin, end) into `buffers`; returns its body.
   std::string_view write_request(const Run& run, std::size_t begin, std::size_t end,
                                  Buffers& buffers) const;
-  boost::asio::awaitable<void> send_unit(net::HttpClient& client, Run& run, std::size_t begin,
+  boost::asio::awaitable<void> send_unit(Connections& connections, Run& run, std::size_t begin,
                                          std::size_t end, Buffers& buffers);
+  // One request, timed and counted in flight; transport errors are returned, not thrown.
+  boost::asio::awaitable<Exchange> exchange(net::HttpClient& client, std::string_view head,
+                                            std::string_view body);
   boost::asio::awaitable<bool> sleep(std::chrono::milliseconds delay);
-  std::unique_ptr<net::HttpClient> acquire_client();
+  Connections acquire_connections();
+  net::HttpClient& client_for(Connections& connections, const net::Url& url);
   void settle(Run& run, std::size_t begin, std::size_t count, std::string_view result);
 
   boost::asio::any_io_executor executor_;
@@ -96,7 +114,8 @@ class Deliverer : public EventSink {
     std::atomic<bool> stopped{false};
   };
   std::shared_ptr<StopState> stop_;
-  std::vector<std::unique_ptr<net::HttpClient>> idle_clients_;
+  std::vector<Connections> idle_connections_;
+  bool redirect_noted_ = false;  // the first followed redirect is a warning, the others debug
 };
 
 }  // namespace sab::delivery

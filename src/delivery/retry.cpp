@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 #include <cctype>
 #include <memory>
 #include <random>
@@ -13,6 +15,9 @@ namespace sab::delivery {
 StatusClass classify_status(unsigned status) {
   if (status >= 200 && status <= 299) return StatusClass::ack;
   if (status == 408 || status == 429 || (status >= 500 && status <= 599)) return StatusClass::retry;
+  if (status == 307 || status == 308) return StatusClass::redirect;
+  // 301/302/303 may turn a POST into a GET (RFC 9110 §15.4): never followed.
+  if (status >= 100 && status <= 399) return StatusClass::misconfigured;
   return StatusClass::permanent;
 }
 
@@ -154,6 +159,67 @@ std::optional<std::chrono::milliseconds> parse_retry_after(
   const auto delta = duration_cast<milliseconds>(*when - now);
   if (delta <= milliseconds{0}) return milliseconds{0};
   return std::min(delta, cap);
+}
+
+std::optional<net::Url> resolve_location(const net::Url& base, std::string_view location) {
+  namespace urls = boost::urls;
+  location = trim(location);
+  if (location.empty()) return std::nullopt;
+  const std::string base_text =
+      std::string(base.tls ? "https://" : "http://") + base.host_header + base.target;
+  const auto from = urls::parse_uri(base_text);
+  const auto ref = urls::parse_uri_reference(location);
+  if (!from || !ref) return std::nullopt;
+  urls::url dest;
+  if (urls::resolve(*from, *ref, dest).has_error()) return std::nullopt;
+  dest.remove_fragment();  // never sent
+  const auto text = dest.buffer();
+  return net::parse_url(std::string_view(text.data(), text.size()));
+}
+
+std::string loggable_location(std::string_view location) {
+  constexpr std::size_t kMax = 512;
+  std::string out(location.substr(0, kMax));
+  // The authority starts after "//" at the beginning or right after a scheme ("http://").
+  const auto slashes = out.find("//");
+  bool authority = slashes == 0;
+  if (slashes != std::string::npos && slashes > 1 && out[slashes - 1] == ':') {
+    authority = std::all_of(
+        out.begin(), out.begin() + static_cast<std::ptrdiff_t>(slashes - 1), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+        });
+  }
+  if (authority) {
+    const auto begin = slashes + 2;
+    const auto end = out.find_first_of("/?#", begin);
+    const auto at = out.rfind('@', end == std::string::npos ? std::string::npos : end);
+    if (at != std::string::npos && at >= begin) out.erase(begin, at + 1 - begin);
+  }
+  return out;
+}
+
+RedirectStep redirect_step(unsigned status, const net::Url& current,
+                           std::optional<std::string_view> location, unsigned hops) {
+  RedirectStep step;
+  const bool has_location = location && !trim(*location).empty();
+  std::string head = "target answered HTTP " + std::to_string(status);
+  if (has_location) head += " (redirect to " + loggable_location(trim(*location)) + ")";
+  const auto fail = [&](std::string_view why) {
+    step.problem = head + ": " + std::string(why) + "; fix target";
+    return step;
+  };
+  if (classify_status(status) != StatusClass::redirect) {
+    return fail(has_location ? "not followed" : "not an acknowledgement");
+  }
+  if (!has_location) return fail("no Location to follow");
+  if (hops >= kMaxRedirects) {
+    return fail("not followed after " + std::to_string(kMaxRedirects) + " redirects");
+  }
+  auto next = resolve_location(current, *location);
+  if (!next) return fail("not an http(s) URL, not followed");
+  if (current.tls && !next->tls) return fail("https to http, not followed");
+  step.next = std::move(next);
+  return step;
 }
 
 std::chrono::milliseconds next_delay(const BackoffPolicy& policy, unsigned failed_attempts,

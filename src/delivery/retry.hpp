@@ -4,18 +4,42 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
+
+#include "net/url.hpp"
 
 // The retry policy of deliveries to the target (SPEC §4). Pure: time and randomness are injected.
 namespace sab::delivery {
 
 // What an HTTP status means for the events of the request.
 enum class StatusClass {
-  ack,        // 2xx: delivered
-  retry,      // 408, 429, 5xx: try again later
-  permanent,  // any other status (other 4xx, 1xx, 3xx): dead letter
+  ack,            // 2xx: delivered
+  retry,          // 408, 429, 5xx: try again later
+  redirect,       // 307, 308: send the same request to the Location
+  misconfigured,  // any other 1xx and 3xx: the target URL is wrong; the events stay pending
+  permanent,      // any other status (other 4xx): dead letter
 };
 StatusClass classify_status(unsigned status);
+
+// Redirects followed per request; one more is a misconfigured target (a loop, most likely).
+inline constexpr unsigned kMaxRedirects = 5;
+
+// Where a redirect's Location leads, resolved against the URL of the request that got it (RFC
+// 3986 §5: relative or absolute). Nullopt when it does not parse or is not http(s).
+std::optional<net::Url> resolve_location(const net::Url& base, std::string_view location);
+
+// A Location as logs and /readyz may show it: userinfo (a secret) removed, at most 512 bytes.
+std::string loggable_location(std::string_view location);
+
+// What to do with a 1xx/3xx answer (redirect or misconfigured) to a request for `current`,
+// reached after `hops` redirects. `location` is nullopt when the answer has none.
+struct RedirectStep {
+  std::optional<net::Url> next;  // followed: send the same request here
+  std::string problem;           // not followed: one line saying why, for logs and /readyz
+};
+RedirectStep redirect_step(unsigned status, const net::Url& current,
+                           std::optional<std::string_view> location, unsigned hops);
 
 // Transport errors (no complete response) are always retried.
 inline constexpr StatusClass classify_transport_error() {

@@ -2,6 +2,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "events/event.hpp"
@@ -17,6 +18,10 @@ struct DeliveryResult {
   // leaves it short of `failed` makes the caller treat every event of the call as failed. Not
   // kept by +=: the indices belong to one call.
   std::vector<std::size_t> failed_at = {};
+  // Non-empty when the target answered in a way only fixing its URL or front can cure (a 302, a
+  // redirect loop, ...): one line such as "target answered HTTP 302 (redirect to <Location>): not
+  // followed; fix target". Kept by += when the right side has one (the latest problem wins).
+  std::string target_problem = {};
 
   // The checkpoint may move past these events only when this is true.
   bool settled() const { return failed == 0; }
@@ -24,6 +29,7 @@ struct DeliveryResult {
     delivered += o.delivered;
     dead_lettered += o.dead_lettered;
     failed += o.failed;
+    if (!o.target_problem.empty()) target_problem = o.target_problem;
     return *this;
   }
   // The counts.

@@ -20,8 +20,9 @@ inline constexpr std::string_view kCeResults[] = {"success",      "throttled",  
                                                   "client_error", "auth_error", "transport_error",
                                                   "bad_response"};
 inline constexpr std::string_view kEventResults[] = {"delivered", "failed", "dead_lettered"};
-inline constexpr std::string_view kAttemptResults[] = {"success", "retryable_status",
-                                                       "permanent_status", "transport_error"};
+inline constexpr std::string_view kAttemptResults[] = {"success",          "retryable_status",
+                                                       "permanent_status", "transport_error",
+                                                       "redirected",       "misconfigured"};
 inline constexpr std::string_view kCredentialResults[] = {"success", "failure"};
 
 // Every metric of the service, under one prefix. Families are owned by the registry.

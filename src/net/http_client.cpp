@@ -5,11 +5,11 @@
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -21,6 +21,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <charconv>
 #include <iterator>
+#include <memory>
 #include <optional>
 
 #include "app/version.hpp"
@@ -31,7 +32,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 
 std::string_view to_string(TransportErrorKind kind) {
   switch (kind) {
@@ -142,21 +142,48 @@ std::chrono::milliseconds remaining(Clock::time_point deadline) {
                        "timed out during " + std::string(step) + " with " + origin.host_header);
 }
 
+[[noreturn]] void throw_aborted() {
+  throw boost::system::system_error(asio::error::operation_aborted);
+}
+
+// One name lookup. getaddrinfo cannot be interrupted, so the caller does not wait for it past its
+// deadline or a cancellation: it leaves, the resolver goes with it (cancelling the lookup), and a
+// late answer finds nobody (the handler holds a weak_ptr).
+struct Lookup {
+  explicit Lookup(const asio::any_io_executor& executor) : resolver(executor), done(executor) {}
+  tcp::resolver resolver;
+  asio::steady_timer done;  // expires at the deadline, or at once when the answer arrives
+  boost::system::error_code ec;
+  tcp::resolver::results_type endpoints;
+  bool finished = false;
+};
+
 asio::awaitable<tcp::resolver::results_type> resolve(const Url& origin,
                                                      Clock::time_point deadline) {
   auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
-  asio::steady_timer timer(executor, remaining(deadline));
-  auto result = co_await (
-      resolver.async_resolve(origin.host, origin.port, asio::as_tuple(asio::use_awaitable)) ||
-      timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-  if (result.index() == 1) throw_timeout(origin, "name resolution");
-  auto [ec, endpoints] = std::get<0>(std::move(result));
-  if (ec) {
+  auto lookup = std::make_shared<Lookup>(executor);
+  lookup->done.expires_after(remaining(deadline));
+  lookup->resolver.async_resolve(
+      origin.host, origin.port,
+      [weak = std::weak_ptr<Lookup>(lookup)](const boost::system::error_code& ec,
+                                             tcp::resolver::results_type endpoints) {
+        const auto l = weak.lock();
+        if (!l) return;
+        l->ec = ec;
+        l->endpoints = std::move(endpoints);
+        l->finished = true;
+        l->done.expires_at(asio::steady_timer::time_point::min());  // wakes the waiter
+      });
+  // Ends with the answer, at the deadline, or at once on cancellation (a timer supports them all).
+  (void)co_await lookup->done.async_wait(asio::as_tuple(asio::use_awaitable));
+  const auto state = co_await asio::this_coro::cancellation_state;
+  if (state.cancelled() != asio::cancellation_type::none) throw_aborted();
+  if (!lookup->finished) throw_timeout(origin, "name resolution");
+  if (lookup->ec) {
     throw TransportError(TransportErrorKind::resolve,
-                         "cannot resolve " + origin.host + ": " + ec.message());
+                         "cannot resolve " + origin.host + ": " + lookup->ec.message());
   }
-  co_return endpoints;
+  co_return std::move(lookup->endpoints);
 }
 
 std::string tls_failure_message(SSL* ssl, const boost::system::error_code& ec, const Url& origin) {
@@ -201,7 +228,7 @@ std::string_view user_agent() {
 }
 
 asio::awaitable<Response> HttpClient::send(Request request, std::chrono::milliseconds timeout,
-                                           std::uint64_t body_limit) {
+                                           std::uint64_t body_limit, OversizedBody oversized) {
   std::string head;
   head.reserve(256);
   begin_request_head(head, request.method_string(), request.target(), origin_.host_header);
@@ -224,14 +251,25 @@ asio::awaitable<Response> HttpClient::send(Request request, std::chrono::millise
   } else {
     end_request_head(head, request.body().size());
   }
-  co_return co_await send_prepared(head, request.body(), timeout, body_limit);
+  co_return co_await send_prepared(head, request.body(), timeout, body_limit, oversized);
 }
 
 asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::string_view body,
                                                     std::chrono::milliseconds timeout,
-                                                    std::uint64_t body_limit) {
+                                                    std::uint64_t body_limit,
+                                                    OversizedBody oversized) {
   const auto deadline = Clock::now() + timeout;
   auto& d = *impl_;
+  // A cancelled caller gets operation_aborted, never a TransportError, and no half-used connection.
+  // (A handle on the coroutine's state: it sees a cancellation emitted later.)
+  const asio::cancellation_state cancel_state = co_await asio::this_coro::cancellation_state;
+  const auto abort_if_cancelled = [&] {
+    if (cancel_state.cancelled() != asio::cancellation_type::none) {
+      d.close();
+      throw_aborted();
+    }
+  };
+  abort_if_cancelled();
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
                                                   asio::buffer(body.data(), body.size())};
 
@@ -239,6 +277,7 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
     const bool reused = d.connected();
     if (!reused) {
       auto endpoints = co_await resolve(origin_, deadline);
+      abort_if_cancelled();
       if (origin_.tls) {
         d.secure.emplace(d.executor, *d.tls_context);
         SSL* ssl = d.secure->native_handle();
@@ -261,6 +300,7 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
       stream.expires_after(remaining(deadline));
       auto [ec, ep] = co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
       if (ec) {
+        abort_if_cancelled();
         d.close();
         if (ec == beast::error::timeout) throw_timeout(origin_, "connect");
         throw TransportError(TransportErrorKind::connect,
@@ -272,6 +312,7 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
         auto [hec] = co_await d.secure->async_handshake(ssl::stream_base::client,
                                                         asio::as_tuple(asio::use_awaitable));
         if (hec) {
+          abort_if_cancelled();
           std::string message = tls_failure_message(d.secure->native_handle(), hec, origin_);
           d.close();
           if (hec == beast::error::timeout) throw_timeout(origin_, "TLS handshake");
@@ -280,6 +321,7 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
       }
     }
 
+    abort_if_cancelled();
     d.lowest().expires_after(remaining(deadline));
     boost::system::error_code ec;
     if (d.secure) {
@@ -292,7 +334,10 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
 
     http::response_parser<http::string_body> parser;
     parser.header_limit(64 * 1024);
-    parser.body_limit(body_limit);
+    // To drop an oversized body the header must be read whatever its Content-Length says.
+    parser.body_limit(oversized == OversizedBody::drop ? boost::optional<std::uint64_t>()
+                                                       : body_limit);
+    bool dropped = false;
     if (!ec) {
       d.lowest().expires_after(remaining(deadline));
       if (d.secure) {
@@ -303,7 +348,12 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
             *d.plain, d.buffer, parser, asio::as_tuple(asio::use_awaitable));
       }
     }
-    if (!ec && !parser.is_done()) {
+    if (!ec && !parser.is_done() && oversized == OversizedBody::drop) {
+      const auto length = parser.content_length();
+      dropped = length && *length > body_limit;
+      parser.body_limit(body_limit);  // a chunked body or one read to EOF stops at the limit
+    }
+    if (!ec && !parser.is_done() && !dropped) {
       // Room for a JSON parser's padding past the body, so parsing a page needs no second copy
       // of it (the body's own reserve keeps this larger capacity).
       if (const auto length = parser.content_length(); length && *length <= body_limit) {
@@ -319,10 +369,22 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
     }
     if (!ec) {
       Response response = parser.release();
-      if (!response.keep_alive()) d.close();
+      if (dropped || !response.keep_alive()) d.close();
+      if (dropped) response.body().clear();
+      co_return response;
+    }
+    if (ec == http::error::body_limit && oversized == OversizedBody::drop &&
+        parser.is_header_done()) {
+      // The status is all the caller wants; the unread rest of the body makes the connection
+      // unusable.
+      d.close();
+      Response response = parser.release();
+      response.body().clear();
+      response.body().shrink_to_fit();
       co_return response;
     }
 
+    abort_if_cancelled();
     const bool nothing_received = !parser.got_some();
     d.close();
     if (ec == beast::error::timeout) throw_timeout(origin_, "request");

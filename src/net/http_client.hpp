@@ -62,6 +62,13 @@ void end_request_head(std::string& out, std::size_t content_length);
 // "source-aws-billing/<version>"
 std::string_view user_agent();
 
+// What a response body longer than the caller's limit means.
+enum class OversizedBody {
+  error,  // a TransportError (too_large): the caller needs the body (Cost Explorer pages)
+  drop,   // the response comes back with its status and headers and an empty body, and the
+          // connection is closed (the rest of the body is not read): the caller needs the status
+};
+
 // Spare capacity given to every response body with a Content-Length (simdjson's padding).
 inline constexpr std::size_t kBodyPadding = 64;
 
@@ -81,15 +88,22 @@ class HttpClient {
   // A stale kept-alive connection (closed by the peer before any byte of the answer) is re-opened
   // and the request re-sent once. HTTP error statuses are returned, not thrown; failures to get a
   // response throw TransportError.
+  //
+  // Cancellation: when the calling coroutine's cancellation state is cancelled (terminal
+  // per-operation cancellation, e.g. bind_cancellation_slot on its co_spawn), the exchange ends at
+  // once in whatever step it is (resolve, connect, TLS handshake, write, read), the connection is
+  // closed and boost::system::system_error(asio::error::operation_aborted) is thrown.
   boost::asio::awaitable<Response> send(Request request, std::chrono::milliseconds timeout,
-                                        std::uint64_t body_limit);
+                                        std::uint64_t body_limit,
+                                        OversizedBody oversized = OversizedBody::error);
 
   // The same exchange for a request already written: `head` from begin_request_head ...
   // end_request_head (its Host must be origin().host_header), then `body`. Both must stay valid
   // until the call completes; nothing is copied.
   boost::asio::awaitable<Response> send_prepared(std::string_view head, std::string_view body,
                                                  std::chrono::milliseconds timeout,
-                                                 std::uint64_t body_limit);
+                                                 std::uint64_t body_limit,
+                                                 OversizedBody oversized = OversizedBody::error);
 
   void close();
   const Url& origin() const { return origin_; }

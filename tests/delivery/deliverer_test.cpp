@@ -1,6 +1,7 @@
 // Deliverer against an in-process sink (a raw Asio/Beast server in this file) for the cases a real
 // CloudEvents receiver does not produce on demand: N failures, 429 with Retry-After, 500, 400
-// (dead letter), a connection closed mid-response, a stall past the timeout, and stop().
+// (dead letter), a connection closed mid-response, a stall past the timeout, stop(), a 2xx with
+// a 2 MiB body, and redirects checked request by request (Host, target, headers, body).
 // The real CloudEvents SDK receiver is driven by receiver_test.cpp.
 
 #include "delivery/deliverer.hpp"
@@ -45,7 +46,7 @@ namespace {
 constexpr const char* kSecretHeader = "Bearer very-secret-token-never-logged";
 
 struct Action {
-  enum Kind { respond, close_mid_response, stall } kind = respond;
+  enum Kind { respond, close_mid_response, stall, big_body, big_chunked } kind = respond;
   unsigned status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
 };
@@ -68,8 +69,12 @@ class Sink {
         forever_(ioc, asio::steady_timer::time_point::max()) {
     asio::co_spawn(ioc, accept_loop(), asio::detached);
   }
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/events";
+  std::string url() const { return base() + "/events"; }
+  std::string base() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
+  std::string host() const {
+    return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
   }
 
   std::function<Action(const Received&, std::size_t)> script = [](const Received&, std::size_t) {
@@ -113,6 +118,29 @@ class Sink {
         socket.shutdown(tcp::socket::shutdown_both, ignored);
         socket.close(ignored);
         co_return;
+      }
+      if (action.kind == Action::big_body || action.kind == Action::big_chunked) {
+        // A 2 MiB answer (over the 1 MiB limit); the client may close before it is all written.
+        const std::string chunk(64 * 1024, 'x');
+        const bool chunked = action.kind == Action::big_chunked;
+        std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n";
+        head += chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Content-Length: 2097152\r\n\r\n";
+        auto [hec, hn] = co_await asio::async_write(socket, asio::buffer(head),
+                                                    asio::as_tuple(asio::use_awaitable));
+        if (hec) co_return;
+        for (int i = 0; i < 32; ++i) {
+          std::string piece = chunked ? "10000\r\n" + chunk + "\r\n" : chunk;
+          auto [bec, bn] = co_await asio::async_write(socket, asio::buffer(piece),
+                                                      asio::as_tuple(asio::use_awaitable));
+          if (bec) co_return;
+        }
+        if (chunked) {
+          auto [eec, en] =
+              co_await asio::async_write(socket, asio::buffer(std::string_view("0\r\n\r\n")),
+                                         asio::as_tuple(asio::use_awaitable));
+          if (eec) co_return;
+        }
+        continue;
       }
       if (action.kind == Action::stall) {
         co_await forever_.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -514,6 +542,173 @@ TEST_CASE("deliverer: a cancelled deliver() ends; its events count as failed, ne
   CHECK(h.events("delivered") == 0);
   CHECK(h.events("failed") == 5);
   CHECK(h.metrics.deliveries_in_flight().Value() == 0);
+}
+
+TEST_CASE("deliverer: a 2xx with a 2 MiB body is an acknowledgement (Content-Length and chunked)") {
+  for (auto kind : {Action::big_body, Action::big_chunked}) {
+    CAPTURE(static_cast<int>(kind));
+    Harness h;
+    h.options.concurrency = 1;
+    h.sink.script = [kind](const Received&, std::size_t) { return Action{kind, 200, {}}; };
+    const auto r = h.deliver(make_many(3));
+    CHECK(r == delivery::DeliveryResult{3, 0, 0});
+    CHECK(h.sink.received.size() == 3);  // no retry
+    CHECK(h.attempts("success") == 3);
+    CHECK(h.attempts("transport_error") == 0);
+    CHECK(h.events("delivered") == 3);
+    // The unread rest of a body makes a connection unusable: one per request.
+    CHECK(h.sink.connections == 3);
+  }
+}
+
+namespace {
+
+// Whether every hop of a request carried the same headers and body (ce-id too, in binary mode).
+void check_same_request(const Received& a, const Received& b) {
+  for (const char* name : {"authorization", "x-tenant", "content-type", "ce-id", "user-agent"}) {
+    CAPTURE(name);
+    CHECK(a.headers.count(name) == b.headers.count(name));
+    if (a.headers.count(name) != 0 && b.headers.count(name) != 0) {
+      CHECK(a.headers.at(name) == b.headers.at(name));
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("deliverer: 307 and 308 are followed with the same request, Host and target the hop's") {
+  for (auto mode : {config::DeliveryMode::binary, config::DeliveryMode::structured,
+                    config::DeliveryMode::batch}) {
+    CAPTURE(config::to_string(mode));
+    Harness h;
+    Sink other(h.ioc);
+    h.options.mode = mode;
+    h.options.batch_size = 4;
+    // /events -> 307 relative, same origin -> 308 absolute, another origin -> 200 there.
+    h.sink.script = [&](const Received& r, std::size_t) {
+      if (r.target == "/events") return reply(307, {{"Location", "moved?step=2"}});
+      if (r.target == "/moved?step=2") return reply(308, {{"Location", other.base() + "/final"}});
+      return reply(500);
+    };
+    const auto batch = make_many(10);
+    const auto r = h.deliver(batch);
+    const std::size_t requests = mode == config::DeliveryMode::batch ? 3 : 10;
+    CHECK(r == delivery::DeliveryResult{10, 0, 0});
+    CHECK(r.target_problem.empty());
+    REQUIRE(h.sink.received.size() == 2 * requests);
+    REQUIRE(other.received.size() == requests);
+    CHECK(h.sink.connections <= 2);  // the same-origin hop reuses the worker's connection
+    CHECK(other.connections <= 2);   // the other origin has keep-alive connections of its own
+    for (const auto& req : h.sink.received)
+      CHECK(req.headers.at("host") == h.sink.host());
+    // Workers interleave: hops of one request are matched by body (unique per request).
+    std::map<std::string, std::vector<const Received*>> hops;
+    for (const auto& req : h.sink.received)
+      hops[req.body].push_back(&req);
+    for (const auto& req : other.received) {
+      CHECK(req.target == "/final");
+      CHECK(req.headers.at("host") == other.host());
+      CHECK(req.headers.at("authorization") == kSecretHeader);
+      hops[req.body].push_back(&req);
+    }
+    REQUIRE(hops.size() == requests);
+    for (const auto& [body, seen] : hops) {
+      REQUIRE(seen.size() == 3);
+      CHECK(seen[0]->target == "/events");
+      CHECK(seen[1]->target == "/moved?step=2");
+      check_same_request(*seen[0], *seen[1]);
+      check_same_request(*seen[0], *seen[2]);
+    }
+    CHECK(h.attempts("redirected") == 2 * requests);
+    CHECK(h.attempts("success") == requests);
+    CHECK(h.attempts("misconfigured") == 0);
+    h.check_no_secret_in_logs();
+  }
+}
+
+TEST_CASE("deliverer: a 5xx behind a redirect is retried from the target") {
+  Harness h;
+  h.options.concurrency = 1;
+  int finals = 0;
+  h.sink.script = [&](const Received& r, std::size_t) {
+    if (r.target == "/events") return reply(307, {{"Location", "/b"}});
+    return ++finals == 1 ? reply(503) : reply(200);
+  };
+  const auto r = h.deliver({make(1)});
+  CHECK(r == delivery::DeliveryResult{1, 0, 0});
+  REQUIRE(h.sink.received.size() == 4);
+  CHECK(h.sink.received[2].target == "/events");
+  CHECK(h.attempts("retryable_status") == 1);
+}
+
+TEST_CASE("deliverer: a 302 is a misconfigured target: nothing dead-lettered, no retry, logged") {
+  Harness h;
+  h.options.concurrency = 2;
+  h.sink.script = [](const Received&, std::size_t) {
+    return reply(302, {{"Location", "http://admin:pw-very-secret-token@127.0.0.1:1/login"}});
+  };
+  const auto r = h.deliver(make_many(10));
+  CHECK(r == delivery::DeliveryResult{0, 0, 10});
+  CHECK_FALSE(r.settled());
+  CHECK(r.failed_at.size() == 10);
+  CHECK(
+      r.target_problem ==
+      "target answered HTTP 302 (redirect to http://127.0.0.1:1/login): not followed; fix target");
+  // One answer per worker at most: the call sends nothing more once the target needs a fix.
+  CHECK(h.sink.received.size() >= 1);
+  CHECK(h.sink.received.size() <= 2);
+  CHECK(h.attempts("misconfigured") == static_cast<double>(h.sink.received.size()));
+  CHECK(h.attempts("redirected") == 0);
+  CHECK(h.attempts("permanent_status") == 0);
+  CHECK(h.events("failed") == 10);
+  CHECK(h.events("dead_lettered") == 0);
+  CHECK_FALSE(fs::exists(h.state / "dead-letter.jsonl"));
+  bool logged = false;
+  for (const auto& l : h.log_lines) {
+    if (l.find("302") != std::string::npos &&
+        l.find("http://127.0.0.1:1/login") != std::string::npos)
+      logged = true;
+  }
+  CHECK(logged);
+  h.check_no_secret_in_logs();  // the Location's userinfo is not logged
+  // The problem is kept when results add up; a later result without one keeps it.
+  delivery::DeliveryResult sum;
+  sum += r;
+  sum += delivery::DeliveryResult{1, 0, 0};
+  CHECK(sum.target_problem == r.target_problem);
+}
+
+TEST_CASE("deliverer: other 3xx and a 307 without Location are misconfigured, never dead letters") {
+  for (unsigned status : {300u, 301u, 303u, 304u, 307u, 308u}) {
+    CAPTURE(status);
+    Harness h;
+    h.sink.script = [status](const Received&, std::size_t) {
+      if (status == 304 || status >= 307) return reply(status);
+      return reply(status, {{"Location", "/elsewhere"}});
+    };
+    const auto r = h.deliver({make(1)});
+    CHECK(r == delivery::DeliveryResult{0, 0, 1});
+    CHECK(h.sink.received.size() == 1);
+    CHECK(h.attempts("misconfigured") == 1);
+    CHECK(r.target_problem.starts_with("target answered HTTP " + std::to_string(status)));
+    CHECK_FALSE(fs::exists(h.state / "dead-letter.jsonl"));
+  }
+}
+
+TEST_CASE("deliverer: a redirect loop stops after 5 hops") {
+  Harness h;
+  h.options.concurrency = 1;
+  h.sink.script = [](const Received&, std::size_t) {
+    return reply(307, {{"Location", "/events"}});
+  };
+  const auto r = h.deliver(make_many(3));
+  CHECK(r == delivery::DeliveryResult{0, 0, 3});
+  CHECK(h.sink.received.size() == 6);  // the request and its 5 redirects; the other units wait
+  CHECK(h.attempts("redirected") == 5);
+  CHECK(h.attempts("misconfigured") == 1);
+  CHECK(r.target_problem ==
+        "target answered HTTP 307 (redirect to /events): not followed after 5 redirects; fix "
+        "target");
 }
 
 TEST_CASE("deliverer: options from the config keys") {

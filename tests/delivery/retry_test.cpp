@@ -41,9 +41,119 @@ TEST_CASE("retry: status classification") {
   for (unsigned s : {400u, 401u, 403u, 404u, 405u, 409u, 410u, 413u, 415u, 422u, 499u})
     CHECK(classify_status(s) == StatusClass::permanent);
   // Not a valid answer to a POST of events: not retried forever either.
-  for (unsigned s : {100u, 301u, 302u, 304u, 600u, 0u})
+  for (unsigned s : {600u, 0u, 99u})
     CHECK(classify_status(s) == StatusClass::permanent);
+  // Followed with the same method and body.
+  CHECK(classify_status(307) == StatusClass::redirect);
+  CHECK(classify_status(308) == StatusClass::redirect);
+  // 301/302/303 may turn a POST into a GET; 1xx and 304 acknowledge nothing: fix the target.
+  for (unsigned s : {100u, 101u, 103u, 199u, 300u, 301u, 302u, 303u, 304u, 305u, 306u, 399u})
+    CHECK(classify_status(s) == StatusClass::misconfigured);
   CHECK(classify_transport_error() == StatusClass::retry);
+}
+
+namespace {
+
+sab::net::Url url(std::string_view text) {
+  auto u = sab::net::parse_url(text);
+  REQUIRE(u);
+  return *u;
+}
+
+std::string full(const std::optional<sab::net::Url>& u) {
+  if (!u) return "<none>";
+  return std::string(u->tls ? "https://" : "http://") + u->host_header + u->target + " (" +
+         u->host + " " + u->port + ")";
+}
+
+}  // namespace
+
+TEST_CASE("redirect: Location resolved against the URL that answered, relative or absolute") {
+  const auto base = url("http://sink.example:8080/in/events?tenant=1");
+  CHECK(full(resolve_location(base, "/moved")) ==
+        "http://sink.example:8080/moved (sink.example 8080)");
+  CHECK(full(resolve_location(base, "moved?x=1")) ==
+        "http://sink.example:8080/in/moved?x=1 (sink.example 8080)");
+  CHECK(full(resolve_location(base, "../up")) == "http://sink.example:8080/up (sink.example 8080)");
+  CHECK(full(resolve_location(base, "?page=2")) ==
+        "http://sink.example:8080/in/events?page=2 (sink.example 8080)");
+  CHECK(full(resolve_location(base, "https://other.example/ce")) ==
+        "https://other.example/ce (other.example 443)");
+  CHECK(full(resolve_location(base, "//other.example:9000/ce")) ==
+        "http://other.example:9000/ce (other.example 9000)");
+  CHECK(full(resolve_location(base, "  /spaced  ")) ==
+        "http://sink.example:8080/spaced (sink.example 8080)");
+  CHECK(full(resolve_location(base, "/frag#part")) ==
+        "http://sink.example:8080/frag (sink.example 8080)");
+  CHECK(full(resolve_location(url("https://[::1]:8443/a"), "/b")) ==
+        "https://[::1]:8443/b (::1 8443)");
+  // Userinfo is never sent on.
+  CHECK(full(resolve_location(base, "http://user:pw@other.example/x")) ==
+        "http://other.example/x (other.example 80)");
+  CHECK_FALSE(resolve_location(base, ""));
+  CHECK_FALSE(resolve_location(base, "ftp://files.example/x"));
+  CHECK_FALSE(resolve_location(base, "mailto:ops@example.com"));
+  CHECK_FALSE(resolve_location(base, "http://"));
+  CHECK_FALSE(resolve_location(base, "http://bad host/"));
+}
+
+TEST_CASE("redirect: a Location as logs show it has no userinfo and a bounded length") {
+  CHECK(loggable_location("http://user:secret@host.example/x") == "http://host.example/x");
+  CHECK(loggable_location("https://token@host.example") == "https://host.example");
+  CHECK(loggable_location("//u:p@host.example/x?y=@z") == "//host.example/x?y=@z");
+  CHECK(loggable_location("http://a@b@host.example:81/") == "http://host.example:81/");
+  CHECK(loggable_location("/relative/path@x") == "/relative/path@x");
+  CHECK(loggable_location("/a//b@c") == "/a//b@c");
+  CHECK(loggable_location("http://host.example/p@q") == "http://host.example/p@q");
+  CHECK(loggable_location(std::string(2000, 'a')).size() == 512);
+}
+
+TEST_CASE("redirect: 307/308 followed up to 5 hops, never https to http; the rest is a problem") {
+  const auto http_url = url("http://127.0.0.1:8080/events");
+  const auto https_url = url("https://sink.example/events");
+
+  auto step = redirect_step(307, http_url, "/moved", 0);
+  CHECK(full(step.next) == "http://127.0.0.1:8080/moved (127.0.0.1 8080)");
+  CHECK(step.problem.empty());
+  step = redirect_step(308, http_url, "https://sink.example/ce", 4);
+  CHECK(full(step.next) == "https://sink.example/ce (sink.example 443)");
+  step = redirect_step(308, https_url, "https://other.example/ce", 0);  // https -> https
+  CHECK(step.next);
+
+  step = redirect_step(307, http_url, "/moved", 5);
+  CHECK_FALSE(step.next);
+  CHECK(
+      step.problem ==
+      "target answered HTTP 307 (redirect to /moved): not followed after 5 redirects; fix target");
+  step = redirect_step(308, https_url, "http://sink.example/events", 0);
+  CHECK_FALSE(step.next);
+  CHECK(step.problem ==
+        "target answered HTTP 308 (redirect to http://sink.example/events): https to http, not "
+        "followed; fix target");
+  step = redirect_step(307, http_url, std::nullopt, 0);
+  CHECK_FALSE(step.next);
+  CHECK(step.problem == "target answered HTTP 307: no Location to follow; fix target");
+  step = redirect_step(307, http_url, "ftp://x/", 0);
+  CHECK_FALSE(step.next);
+  CHECK(step.problem ==
+        "target answered HTTP 307 (redirect to ftp://x/): not an http(s) URL, not followed; fix "
+        "target");
+
+  step = redirect_step(302, http_url, "http://u:secret@sink.example/login", 0);
+  CHECK_FALSE(step.next);
+  CHECK(
+      step.problem ==
+      "target answered HTTP 302 (redirect to http://sink.example/login): not followed; fix target");
+  for (unsigned s : {301u, 303u, 300u}) {
+    step = redirect_step(s, http_url, "/elsewhere", 0);
+    CHECK_FALSE(step.next);
+    CHECK(step.problem == "target answered HTTP " + std::to_string(s) +
+                              " (redirect to /elsewhere): not followed; fix target");
+  }
+  step = redirect_step(304, http_url, std::nullopt, 0);
+  CHECK(step.problem == "target answered HTTP 304: not an acknowledgement; fix target");
+  step = redirect_step(100, http_url, std::nullopt, 0);
+  CHECK(step.problem == "target answered HTTP 100: not an acknowledgement; fix target");
 }
 
 TEST_CASE("retry: exponential backoff with full jitter") {
