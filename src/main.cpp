@@ -6,13 +6,32 @@
 #include <vector>
 
 #include "app/cli.hpp"
-#include "app/log.hpp"
 #include "app/once.hpp"
 #include "app/service.hpp"
-#include "app/version.hpp"
+#include "common/log.hpp"
+#include "common/version.hpp"
 #include "config/config.hpp"
 
 using namespace sab;
+
+namespace {
+
+// The config's log settings onto the logger's own levels (the logger sits below config).
+log::Level log_level(config::LogLevel level) {
+  switch (level) {
+    case config::LogLevel::debug:
+      return log::Level::debug;
+    case config::LogLevel::info:
+      return log::Level::info;
+    case config::LogLevel::warn:
+      return log::Level::warn;
+    case config::LogLevel::error:
+      return log::Level::error;
+  }
+  return log::Level::info;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // A closed stdout (`--dry-run | head -1`) is an error the dry run reports, not a fatal signal.
@@ -29,7 +48,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (options.version) {
-    std::cout << "source-aws-billing " << app::kVersion << " (" << app::kCommit << ")\n";
+    std::cout << "source-aws-billing " << common::kVersion << " (" << common::kCommit << ")\n";
     return 0;
   }
 
@@ -51,7 +70,9 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  log::configure(config.log_level, config.log_format);
+  log::configure(log_level(config.log_level), config.log_format == config::LogFormat::json
+                                                  ? log::Format::json
+                                                  : log::Format::text);
   for (const auto& secret : config::secret_values(config))
     log::add_secret(secret);
 

@@ -5,30 +5,6 @@
 
 namespace sab::app {
 
-std::optional<std::chrono::sys_days> parse_date(std::string_view t) {
-  if (t.size() != 10 || t[4] != '-' || t[7] != '-') return std::nullopt;
-  auto num = [&](std::size_t pos, std::size_t len) -> std::optional<int> {
-    int v = 0;
-    auto [p, ec] = std::from_chars(t.data() + pos, t.data() + pos + len, v);
-    if (ec != std::errc{} || p != t.data() + pos + len) return std::nullopt;
-    return v;
-  };
-  auto y = num(0, 4), m = num(5, 2), d = num(8, 2);
-  if (!y || !m || !d) return std::nullopt;
-  std::chrono::year_month_day ymd{std::chrono::year{*y}, std::chrono::month{unsigned(*m)},
-                                  std::chrono::day{unsigned(*d)}};
-  if (!ymd.ok() || *y < 1970) return std::nullopt;
-  return std::chrono::sys_days{ymd};
-}
-
-std::string format_date(std::chrono::sys_days day) {
-  std::chrono::year_month_day ymd{day};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", int(ymd.year()), unsigned(ymd.month()),
-                unsigned(ymd.day()));
-  return buf;
-}
-
 std::string usage() {
   return "usage: source-aws-billing [--config FILE] [--once] [--date YYYY-MM-DD | --from "
          "YYYY-MM-DD --to YYYY-MM-DD]\n"

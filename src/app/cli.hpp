@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/dates.hpp"
+
 namespace sab::app {
 
 struct Options {
@@ -28,9 +30,9 @@ struct ParseResult {
 // Pure: parses and validates argv[1..]. Both "--config F" and "--config=F" are accepted.
 ParseResult parse_args(const std::vector<std::string_view>& args);
 
-// A strict YYYY-MM-DD calendar date.
-std::optional<std::chrono::sys_days> parse_date(std::string_view text);
-std::string format_date(std::chrono::sys_days day);
+// Dates are written and read by common/dates.hpp; the CLI's code uses them as its own.
+using common::format_date;
+using common::parse_date;
 
 std::string usage();
 

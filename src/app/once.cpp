@@ -5,8 +5,8 @@
 #include <boost/asio/use_future.hpp>
 #include <iostream>
 
-#include "app/log.hpp"
 #include "app/runtime.hpp"
+#include "common/log.hpp"
 
 namespace sab::app {
 namespace asio = boost::asio;

@@ -13,7 +13,8 @@
 #include <map>
 
 #include "app/cli.hpp"
-#include "app/log.hpp"
+#include "common/log.hpp"
+#include "common/tasks.hpp"
 #include "events/mapping.hpp"
 
 namespace sab::app {
@@ -145,16 +146,9 @@ asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& period
         page->result = co_await sink_.deliver(std::move(batch));
       },
       [this, page](std::exception_ptr e) {
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& ex) {
-            page->error = ex.what();
-          } catch (...) {
-            page->error = "unknown error";
-          }
-          log::error("delivery of a page ended with an error", {{"error", page->error}});
-          metrics_.task_failures("delivery").Increment();
+        if (common::log_task_failure("delivery", e,
+                                     [this] { metrics_.task_failures("delivery").Increment(); })) {
+          page->error = common::describe(e);
         }
         page->done = true;
         page->signal.cancel();
@@ -167,7 +161,7 @@ asio::awaitable<void> Pipeline::settle_in_flight(state::State& state, PullOutcom
   // The page stays in in_flight_ until it is done: when a shutdown cancels this wait (it throws),
   // pull() settles it after the fetch has ended.
   while (!in_flight_->done)
-    co_await in_flight_->signal.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await in_flight_->signal.async_wait(common::nothrow);
   auto page = std::move(in_flight_);
   apply(*page, state, outcome);
 }

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "delivery/deliverer.hpp"
 #include "delivery/dry_run.hpp"
 

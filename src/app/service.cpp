@@ -10,9 +10,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <tuple>
 
-#include "app/log.hpp"
 #include "app/runtime.hpp"
-#include "app/version.hpp"
+#include "common/log.hpp"
+#include "common/tasks.hpp"
+#include "common/version.hpp"
 #include "net/http_server.hpp"
 
 namespace sab::app {
@@ -72,7 +73,7 @@ class Scheduler {
       log::info(failed ? "retry scheduled" : "next pull scheduled",
                 {{"at", date::format("%FT%TZ", wake)}});
       timer_.expires_after(wake - at);
-      co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await timer_.async_wait(common::nothrow);
     }
   }
 
@@ -139,9 +140,11 @@ int run_service(const config::Config& config, const Options& options) {
   std::string not_ready = "starting";
   net::HttpServer server(
       io, net::ServerOptions{.host = config.listen.host, .port = config.listen.port},
-      net::ServerHandlers{.metrics_text = [&metrics] { return metrics.serialize(); },
-                          .not_ready_reason = [&not_ready] { return not_ready; }},
-      metrics);
+      net::ServerHandlers{
+          .metrics_text = [&metrics] { return metrics.serialize(); },
+          .not_ready_reason = [&not_ready] { return not_ready; },
+          .count = [&metrics](std::string_view path) { metrics.http_requests(path).Increment(); },
+          .task_failed = [&metrics] { metrics.task_failures("http_server").Increment(); }});
   try {
     server.start();
   } catch (const std::system_error& e) {
@@ -157,14 +160,8 @@ int run_service(const config::Config& config, const Options& options) {
   bool done = false;
   int exit_code = 0;
   asio::co_spawn(io, scheduler.run(), [&](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        log::error("scheduler failed", {{"error", ex.what()}});
-      }
-      metrics.task_failures("scheduler").Increment();
-    }
+    common::log_task_failure("scheduler", e,
+                             [&] { metrics.task_failures("scheduler").Increment(); });
     // The loop ends only on shutdown (or a failure, counted above): the rest goes with it.
     done = true;
     shutdown_deadline.cancel();
@@ -184,18 +181,19 @@ int run_service(const config::Config& config, const Options& options) {
         io,
         [&]() -> asio::awaitable<void> {
           shutdown_deadline.expires_after(config.shutdown_timeout);
-          auto [ec] = co_await shutdown_deadline.async_wait(asio::as_tuple(asio::use_awaitable));
+          auto [ec] = co_await shutdown_deadline.async_wait(common::nothrow);
           if (ec || done) co_return;
           log::warn("shutdown timeout passed: stopping deliveries in flight");
           runtime->sink().stop();
           shutdown_deadline.expires_after(config.delivery.timeout + std::chrono::seconds(1));
-          std::tie(ec) = co_await shutdown_deadline.async_wait(asio::as_tuple(asio::use_awaitable));
+          std::tie(ec) = co_await shutdown_deadline.async_wait(common::nothrow);
           if (ec || done) co_return;
           log::error("work still running after the shutdown timeout; exiting without it");
           io.stop();
         },
         [&](std::exception_ptr e) {
-          if (e) metrics.task_failures("shutdown").Increment();
+          common::log_task_failure("shutdown", e,
+                                   [&] { metrics.task_failures("shutdown").Increment(); });
         });
   };
   runtime->on_fatal = [&] {
@@ -207,15 +205,16 @@ int run_service(const config::Config& config, const Options& options) {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        auto [ec, signal] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+        auto [ec, signal] = co_await signals.async_wait(common::nothrow);
         if (ec || done) co_return;
         shut_down(signal == SIGTERM ? "SIGTERM" : "SIGINT");
       },
       [&](std::exception_ptr e) {
-        if (e) metrics.task_failures("signals").Increment();
+        common::log_task_failure("signals", e,
+                                 [&] { metrics.task_failures("signals").Increment(); });
       });
 
-  log::info("started", {{"version", kVersion}, {"commit", kCommit}});
+  log::info("started", {{"version", common::kVersion}, {"commit", common::kCommit}});
   io.run();
   log::info("stopped", {{"exit_code", exit_code}});
   return exit_code;

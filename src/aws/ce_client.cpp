@@ -7,8 +7,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
 
-#include "app/log.hpp"
 #include "aws/sigv4.hpp"
+#include "common/dates.hpp"
+#include "common/log.hpp"
 #include "metrics/metrics.hpp"
 
 namespace sab::aws {
@@ -122,8 +123,9 @@ asio::awaitable<void> CostExplorerClient::fetch(TimePeriod period, PageHandler o
     } while (!token.empty());
     if (!restart) co_return;
     restarted = true;
-    log::warn("Cost Explorer paging token no longer valid; restarting the period",
-              {{"start", format_day(period.start)}, {"end", format_day(period.end)}});
+    log::warn(
+        "Cost Explorer paging token no longer valid; restarting the period",
+        {{"start", common::format_date(period.start)}, {"end", common::format_date(period.end)}});
   }
 }
 

@@ -3,46 +3,23 @@
 #include <simdjson.h>
 
 #include <boost/json.hpp>
-#include <charconv>
-#include <cstdio>
 
 #include "aws/xml.hpp"
+#include "common/dates.hpp"
 
 namespace sab::aws {
 
 namespace od = simdjson::ondemand;
 
-std::string format_day(std::chrono::sys_days day) {
-  const std::chrono::year_month_day ymd{day};
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-  return buf;
-}
-
-std::optional<std::chrono::sys_days> parse_day(std::string_view s) {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
-  auto num = [&](std::size_t pos, std::size_t len, int& out) {
-    auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, out);
-    return ec == std::errc{} && p == s.data() + pos + len;
-  };
-  int y = 0, m = 0, d = 0;
-  if (!num(0, 4, y) || !num(5, 2, m) || !num(8, 2, d) || m < 1 || d < 1) return std::nullopt;
-  const std::chrono::year_month_day ymd{std::chrono::year{y},
-                                        std::chrono::month{static_cast<unsigned>(m)},
-                                        std::chrono::day{static_cast<unsigned>(d)}};
-  if (!ymd.ok()) return std::nullopt;
-  return std::chrono::sys_days{ymd};
-}
-
 std::string build_request_body(const config::Config& config, const TimePeriod& period,
                                std::string_view next_page_token) {
   if (period.end <= period.start) {
-    throw std::invalid_argument("empty time period " + format_day(period.start) + " .. " +
-                                format_day(period.end));
+    throw std::invalid_argument("empty time period " + common::format_date(period.start) + " .. " +
+                                common::format_date(period.end));
   }
   boost::json::object body;
-  body["TimePeriod"] = {{"Start", format_day(period.start)}, {"End", format_day(period.end)}};
+  body["TimePeriod"] = {{"Start", common::format_date(period.start)},
+                        {"End", common::format_date(period.end)}};
   body["Granularity"] = config.granularity == config::Granularity::monthly ? "MONTHLY" : "DAILY";
   boost::json::array metrics;
   for (const auto& m : config.metrics)
@@ -158,7 +135,7 @@ common::CostPeriod parse_period(od::value value) {
         const std::string_view k = key_of(f);
         if (k != "Start" && k != "End") continue;
         const auto text = take<std::string_view>(f.value().get_string(), "TimePeriod date");
-        const auto day = parse_day(text);
+        const auto day = common::parse_date(text);
         if (!day) fail("TimePeriod." + std::string(k) + " '" + std::string(text) + "'");
         if (k == "Start") {
           period.start = *day;

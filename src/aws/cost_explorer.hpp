@@ -26,9 +26,6 @@ struct TimePeriod {
   bool operator==(const TimePeriod&) const = default;
 };
 
-std::string format_day(std::chrono::sys_days day);                   // "2023-01-15"
-std::optional<std::chrono::sys_days> parse_day(std::string_view s);  // strict YYYY-MM-DD
-
 // The JSON request body: TimePeriod, Granularity, Metrics, GroupBy, Filter (config.filter_json
 // passed through unchanged), NextPageToken (when not empty). Throws std::invalid_argument when
 // the period is empty or the filter is not valid JSON.

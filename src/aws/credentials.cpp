@@ -10,9 +10,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "app/log.hpp"
 #include "aws/sigv4.hpp"
 #include "aws/xml.hpp"
+#include "common/log.hpp"
 #include "metrics/metrics.hpp"
 #include "net/http_client.hpp"
 

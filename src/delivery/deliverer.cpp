@@ -14,7 +14,8 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
+#include "common/tasks.hpp"
 #include "events/encoding.hpp"
 
 namespace sab::delivery {
@@ -161,8 +162,8 @@ asio::awaitable<bool> Deliverer::sleep(std::chrono::milliseconds delay) {
   if (stopped()) co_return false;
   if (delay.count() <= 0) co_return true;
   asio::steady_timer timer(executor_, delay);
-  auto which = co_await (timer.async_wait(asio::as_tuple(asio::use_awaitable)) ||
-                         stop_->timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  auto which =
+      co_await (timer.async_wait(common::nothrow) || stop_->timer.async_wait(common::nothrow));
   co_return which.index() == 0 && !stopped();
 }
 
@@ -185,13 +186,8 @@ asio::awaitable<DeliveryResult> Deliverer::deliver(std::vector<events::Event> ba
           .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
   (void)order;
   for (const auto& e : exceptions) {
-    if (!e) continue;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::error("delivery worker ended with an error", {{"error", ex.what()}});
-    }
-    metrics_.task_failures("delivery").Increment();
+    common::log_task_failure("delivery", e,
+                             [this] { metrics_.task_failures("delivery").Increment(); });
   }
   // Events no worker took (stopped, or a worker died) are not delivered.
   const std::size_t taken = std::min(run->next, run->batch.size());

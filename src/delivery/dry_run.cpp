@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "events/encoding.hpp"
 
 namespace sab::delivery {

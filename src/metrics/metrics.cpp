@@ -6,7 +6,7 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "app/version.hpp"
+#include "common/version.hpp"
 
 namespace sab::metrics {
 namespace {
@@ -34,7 +34,7 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
       .Name(name("build_info"))
       .Help("Build of the running service; always 1")
       .Register(r)
-      .Add({{"version", app::kVersion}, {"commit", app::kCommit}})
+      .Add({{"version", common::kVersion}, {"commit", common::kCommit}})
       .Set(1);
 
   pulls_ = &BuildCounter().Name(name("pulls_total")).Help("Daily pulls by result").Register(r);

@@ -24,7 +24,8 @@
 #include <memory>
 #include <optional>
 
-#include "app/version.hpp"
+#include "common/tasks.hpp"
+#include "common/version.hpp"
 
 namespace sab::net {
 namespace asio = boost::asio;
@@ -175,7 +176,7 @@ asio::awaitable<tcp::resolver::results_type> resolve(const Url& origin,
         l->done.expires_at(asio::steady_timer::time_point::min());  // wakes the waiter
       });
   // Ends with the answer, at the deadline, or at once on cancellation (a timer supports them all).
-  (void)co_await lookup->done.async_wait(asio::as_tuple(asio::use_awaitable));
+  (void)co_await lookup->done.async_wait(common::nothrow);
   const auto state = co_await asio::this_coro::cancellation_state;
   if (state.cancelled() != asio::cancellation_type::none) throw_aborted();
   if (!lookup->finished) throw_timeout(origin, "name resolution");
@@ -223,7 +224,7 @@ void end_request_head(std::string& out, std::size_t content_length) {
 }
 
 std::string_view user_agent() {
-  static const std::string agent = std::string("source-aws-billing/") + app::kVersion;
+  static const std::string agent = std::string("source-aws-billing/") + common::kVersion;
   return agent;
 }
 
@@ -298,7 +299,7 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
       }
       auto& stream = d.lowest();
       stream.expires_after(remaining(deadline));
-      auto [ec, ep] = co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
+      auto [ec, ep] = co_await stream.async_connect(endpoints, common::nothrow);
       if (ec) {
         abort_if_cancelled();
         d.close();
@@ -309,8 +310,7 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
       stream.socket().set_option(tcp::no_delay(true), ec);
       if (d.secure) {
         stream.expires_after(remaining(deadline));
-        auto [hec] = co_await d.secure->async_handshake(ssl::stream_base::client,
-                                                        asio::as_tuple(asio::use_awaitable));
+        auto [hec] = co_await d.secure->async_handshake(ssl::stream_base::client, common::nothrow);
         if (hec) {
           abort_if_cancelled();
           std::string message = tls_failure_message(d.secure->native_handle(), hec, origin_);
@@ -325,11 +325,9 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
     d.lowest().expires_after(remaining(deadline));
     boost::system::error_code ec;
     if (d.secure) {
-      std::tie(ec, std::ignore) =
-          co_await asio::async_write(*d.secure, buffers, asio::as_tuple(asio::use_awaitable));
+      std::tie(ec, std::ignore) = co_await asio::async_write(*d.secure, buffers, common::nothrow);
     } else {
-      std::tie(ec, std::ignore) =
-          co_await asio::async_write(*d.plain, buffers, asio::as_tuple(asio::use_awaitable));
+      std::tie(ec, std::ignore) = co_await asio::async_write(*d.plain, buffers, common::nothrow);
     }
 
     http::response_parser<http::string_body> parser;
@@ -341,11 +339,11 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
     if (!ec) {
       d.lowest().expires_after(remaining(deadline));
       if (d.secure) {
-        std::tie(ec, std::ignore) = co_await http::async_read_header(
-            *d.secure, d.buffer, parser, asio::as_tuple(asio::use_awaitable));
+        std::tie(ec, std::ignore) =
+            co_await http::async_read_header(*d.secure, d.buffer, parser, common::nothrow);
       } else {
-        std::tie(ec, std::ignore) = co_await http::async_read_header(
-            *d.plain, d.buffer, parser, asio::as_tuple(asio::use_awaitable));
+        std::tie(ec, std::ignore) =
+            co_await http::async_read_header(*d.plain, d.buffer, parser, common::nothrow);
       }
     }
     if (!ec && !parser.is_done() && oversized == OversizedBody::drop) {
@@ -360,11 +358,11 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
         parser.get().body().reserve(static_cast<std::size_t>(*length) + kBodyPadding);
       }
       if (d.secure) {
-        std::tie(ec, std::ignore) = co_await http::async_read(*d.secure, d.buffer, parser,
-                                                              asio::as_tuple(asio::use_awaitable));
+        std::tie(ec, std::ignore) =
+            co_await http::async_read(*d.secure, d.buffer, parser, common::nothrow);
       } else {
-        std::tie(ec, std::ignore) = co_await http::async_read(*d.plain, d.buffer, parser,
-                                                              asio::as_tuple(asio::use_awaitable));
+        std::tie(ec, std::ignore) =
+            co_await http::async_read(*d.plain, d.buffer, parser, common::nothrow);
       }
     }
     if (!ec) {

@@ -17,6 +17,8 @@ struct ServerHandlers {
   std::function<std::string()> not_ready_reason;
   // Counts a request by path ("/healthz", "/readyz", "/metrics" or "other"); may be empty.
   std::function<void(std::string_view path)> count;
+  // Counts a connection or accept task that failed (it is logged already); may be empty.
+  std::function<void()> task_failed;
 };
 
 inline constexpr std::size_t kMaxRequestHeaderBytes = 8 * 1024;

@@ -15,7 +15,8 @@
 #include <list>
 #include <system_error>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
+#include "common/tasks.hpp"
 
 namespace sab::net {
 namespace asio = boost::asio;
@@ -27,17 +28,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   asio::io_context& io;
   ServerOptions options;
   ServerHandlers handlers;
-  metrics::Metrics& metrics;
   tcp::acceptor acceptor;
   std::list<beast::tcp_stream*> connections;
   bool stopped = false;
 
-  Impl(asio::io_context& i, ServerOptions o, ServerHandlers h, metrics::Metrics& m)
-      : io(i), options(std::move(o)), handlers(std::move(h)), metrics(m), acceptor(i) {
-    if (!handlers.count) {
-      handlers.count = [this](std::string_view path) { metrics.http_requests(path).Increment(); };
-    }
-  }
+  Impl(asio::io_context& i, ServerOptions o, ServerHandlers h)
+      : io(i), options(std::move(o)), handlers(std::move(h)), acceptor(i) {}
 
   asio::awaitable<void> session(tcp::socket socket) {
     auto self = shared_from_this();
@@ -56,8 +52,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
       parser.body_limit(0);
       // The whole request (slow clients included) must arrive within the read timeout.
       stream.expires_after(options.read_timeout);
-      auto [ec, n] =
-          co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] = co_await http::async_read(stream, buffer, parser, common::nothrow);
       if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
           ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
         break;
@@ -67,12 +62,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
                              ec == http::error::buffer_overflow;
         auto res = error_response(too_big);
         stream.expires_after(std::chrono::seconds(5));
-        co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+        co_await http::async_write(stream, res, common::nothrow);
         break;
       }
       auto res = route(parser.get(), handlers);
       stream.expires_after(options.read_timeout);
-      auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+      auto [wec, wn] = co_await http::async_write(stream, res, common::nothrow);
       if (wec || !res.keep_alive()) break;
     }
     boost::system::error_code ignored;
@@ -83,13 +78,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
     while (!stopped) {
-      auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+      auto [ec, socket] = co_await acceptor.async_accept(common::nothrow);
       if (stopped || ec == asio::error::operation_aborted) break;
       if (ec) {
         // Out of descriptors and the like: log, pause briefly, go on.
         log::warn("http server: accept failed", {{"error", ec.message()}});
         asio::steady_timer pause(io, std::chrono::milliseconds(100));
-        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await pause.async_wait(common::nothrow);
         continue;
       }
       if (connections.size() >= options.max_connections) {
@@ -98,21 +93,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       asio::co_spawn(io, session(std::move(socket)), [this, self](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          log::error("http server: connection task failed", {{"error", ex.what()}});
-        }
-        metrics.task_failures("http_server").Increment();
+        common::log_task_failure("http_server", e, handlers.task_failed);
       });
     }
   }
 };
 
-HttpServer::HttpServer(asio::io_context& io, ServerOptions options, ServerHandlers handlers,
-                       metrics::Metrics& metrics)
-    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handlers), metrics)) {}
+HttpServer::HttpServer(asio::io_context& io, ServerOptions options, ServerHandlers handlers)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handlers))) {}
 
 HttpServer::~HttpServer() {
   stop();
@@ -140,13 +128,7 @@ void HttpServer::start() {
   if (ec) throw std::system_error(ec, "listen on " + where);
   auto self = impl_;
   asio::co_spawn(d.io, d.accept_loop(), [self](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      log::error("http server: accept loop failed", {{"error", ex.what()}});
-    }
-    self->metrics.task_failures("http_server").Increment();
+    common::log_task_failure("http_server", e, self->handlers.task_failed);
   });
 }
 

@@ -9,7 +9,6 @@
 #include <optional>
 #include <string>
 
-#include "metrics/metrics.hpp"
 #include "net/http_routes.hpp"
 
 namespace sab::net {
@@ -25,8 +24,7 @@ struct ServerOptions {
 // The service's own endpoints: /healthz, /readyz, /metrics. Plain HTTP/1.1 with keep-alive.
 class HttpServer {
  public:
-  HttpServer(boost::asio::io_context& io, ServerOptions options, ServerHandlers handlers,
-             metrics::Metrics& metrics);
+  HttpServer(boost::asio::io_context& io, ServerOptions options, ServerHandlers handlers);
   ~HttpServer();
 
   // Binds and listens; throws std::system_error naming the address when that fails.

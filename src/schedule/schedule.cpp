@@ -1,10 +1,11 @@
 #include "schedule/schedule.hpp"
 
-#include <date/date.h>
 #include <date/tz.h>
 
 #include <algorithm>
 #include <stdexcept>
+
+#include "common/dates.hpp"
 
 namespace sab::schedule {
 namespace {
@@ -117,12 +118,6 @@ PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Con
   return plan;
 }
 
-namespace {
-std::string show(Day d) {
-  return date::format("%F", d);
-}
-}  // namespace
-
 OnceDays once_days(Instant now, std::optional<Day> first, std::optional<Day> last,
                    config::Granularity granularity) {
   OnceDays out;
@@ -130,8 +125,9 @@ OnceDays once_days(Instant now, std::optional<Day> first, std::optional<Day> las
   if (granularity == config::Granularity::daily) {
     const DayRange days = first && last ? DayRange{*first, *last} : DayRange{yesterday, yesterday};
     if (days.last > yesterday) {
-      out.error = show(days.last) + " is not a complete UTC day yet; the last complete day is " +
-                  show(yesterday);
+      out.error = common::format_date(days.last) +
+                  " is not a complete UTC day yet; the last complete day is " +
+                  common::format_date(yesterday);
     } else {
       out.days = days;
     }
@@ -145,14 +141,16 @@ OnceDays once_days(Instant now, std::optional<Day> first, std::optional<Day> las
   const Day month_first = first_of_month(*first);
   const Day month_last = add_months(first_of_month(*last), 1) - days{1};
   if (*first != month_first || *last != month_last) {
-    out.error = "granularity MONTHLY pulls whole calendar months: " + show(*first) + " .. " +
-                show(*last) + " is not; the months it touches are " + show(month_first) + " .. " +
-                show(month_last) + " (--from " + show(month_first) + " --to " + show(month_last) +
-                ")";
+    out.error = "granularity MONTHLY pulls whole calendar months: " + common::format_date(*first) +
+                " .. " + common::format_date(*last) + " is not; the months it touches are " +
+                common::format_date(month_first) + " .. " + common::format_date(month_last) +
+                " (--from " + common::format_date(month_first) + " --to " +
+                common::format_date(month_last) + ")";
   } else if (*last >= this_month) {
-    out.error = "the month ending " + show(*last) +
+    out.error = "the month ending " + common::format_date(*last) +
                 " is not complete yet; the last complete month is " +
-                show(add_months(this_month, -1)) + " .. " + show(this_month - days{1});
+                common::format_date(add_months(this_month, -1)) + " .. " +
+                common::format_date(this_month - days{1});
   } else {
     out.days = DayRange{*first, *last};
   }

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "app/cli.hpp"
+#include "common/dates.hpp"
 
 namespace sab::state {
 namespace fs = std::filesystem;
@@ -27,7 +27,7 @@ std::string errno_text() {
 }
 
 Day parse_day(std::string_view text, std::string_view what) {
-  auto d = app::parse_date(text);
+  auto d = common::parse_date(text);
   if (!d) throw StateError(std::string(what) + ": not a date: '" + std::string(text) + "'");
   return *d;
 }
@@ -58,13 +58,13 @@ std::string serialize(const State& state) {
   json::object root;
   root["version"] = kVersion;
   root["checkpoint"] =
-      state.checkpoint ? json::value(app::format_date(*state.checkpoint)) : json::value(nullptr);
+      state.checkpoint ? json::value(common::format_date(*state.checkpoint)) : json::value(nullptr);
   json::object digests;
   for (const auto& [day, groups] : state.digests) {
     json::object g;
     for (const auto& [key, id] : groups)
       g[key] = id;
-    digests[app::format_date(day)] = std::move(g);
+    digests[common::format_date(day)] = std::move(g);
   }
   root["digests"] = std::move(digests);
   return json::serialize(root) + "\n";

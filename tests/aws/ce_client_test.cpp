@@ -20,7 +20,7 @@
 #include <deque>
 #include <mutex>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "metrics/metrics.hpp"
 
 namespace asio = boost::asio;

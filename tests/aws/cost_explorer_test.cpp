@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include "common/dates.hpp"
+
 using namespace sab;
 using namespace std::chrono;
 
@@ -65,12 +67,12 @@ TEST_CASE("cost explorer: request body from the config") {
 }
 
 TEST_CASE("cost explorer: days") {
-  CHECK(aws::format_day(d(2023, 1, 5)) == "2023-01-05");
-  CHECK(aws::parse_day("2024-02-29") == d(2024, 2, 29));
-  CHECK_FALSE(aws::parse_day("2023-02-29"));
-  CHECK_FALSE(aws::parse_day("2023-1-05"));
-  CHECK_FALSE(aws::parse_day("2023-01-05T"));
-  CHECK_FALSE(aws::parse_day(""));
+  CHECK(common::format_date(d(2023, 1, 5)) == "2023-01-05");
+  CHECK(common::parse_date("2024-02-29") == d(2024, 2, 29));
+  CHECK_FALSE(common::parse_date("2023-02-29"));
+  CHECK_FALSE(common::parse_date("2023-1-05"));
+  CHECK_FALSE(common::parse_date("2023-01-05T"));
+  CHECK_FALSE(common::parse_date(""));
 }
 
 TEST_CASE("cost explorer: a response page, amounts verbatim") {

@@ -21,6 +21,7 @@
 
 #include "aws/ce_client.hpp"
 #include "aws/credentials.hpp"
+#include "common/dates.hpp"
 #include "common/json.hpp"
 #include "metrics/metrics.hpp"
 #include "net/http_client.hpp"
@@ -60,7 +61,7 @@ std::string result_json(const std::vector<std::vector<common::CostPeriod>>& page
           if (!first) out += ",";
           first = false;
           out += "[";
-          common::append_json_string(out, aws::format_day(period.start));
+          common::append_json_string(out, common::format_date(period.start));
           for (const auto& k : keys) {
             out += ",";
             common::append_json_string(out, k);
@@ -94,8 +95,8 @@ TEST_CASE("aws live: Cost Explorer fetch" * doctest::skip()) {
   if (const auto limit = env("SAB_LIVE_MAX_RESPONSE_BYTES"); !limit.empty()) {
     config.max_response_bytes = std::stoull(limit);
   }
-  const auto start = aws::parse_day(env("SAB_LIVE_START", "2023-01-15"));
-  const auto end = aws::parse_day(env("SAB_LIVE_END", "2023-01-16"));
+  const auto start = common::parse_date(env("SAB_LIVE_START", "2023-01-15"));
+  const auto end = common::parse_date(env("SAB_LIVE_END", "2023-01-16"));
   REQUIRE(start);
   REQUIRE(end);
   aws::Credentials creds{env("SAB_LIVE_ACCESS_KEY_ID"), env("SAB_LIVE_SECRET_ACCESS_KEY"),

@@ -28,8 +28,8 @@
 #include <set>
 #include <sstream>
 
-#include "app/log.hpp"
 #include "common/json.hpp"
+#include "common/log.hpp"
 #include "delivery/dry_run.hpp"
 #include "events/encoding.hpp"
 

@@ -25,7 +25,7 @@
 #include <optional>
 #include <random>
 
-#include "app/log.hpp"
+#include "common/log.hpp"
 #include "delivery/deliverer.hpp"
 #include "events/mapping.hpp"
 

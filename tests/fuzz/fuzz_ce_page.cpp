@@ -7,6 +7,7 @@
 #include <string>
 
 #include "aws/cost_explorer.hpp"
+#include "common/dates.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string body(reinterpret_cast<const char*>(data), size);
@@ -15,8 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const sab::aws::Page page = sab::aws::parse_page(body);
     for (const auto& period : page.periods) {
       // Both days were parsed from strict YYYY-MM-DD strings.
-      if (sab::aws::format_day(period.start).size() != 10) std::abort();
-      if (sab::aws::format_day(period.end).size() != 10) std::abort();
+      if (sab::common::format_date(period.start).size() != 10) std::abort();
+      if (sab::common::format_date(period.end).size() != 10) std::abort();
     }
   } catch (const sab::aws::ResponseError& e) {
     if (std::string(e.what()).empty()) std::abort();

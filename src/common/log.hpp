@@ -1,5 +1,8 @@
 #pragma once
 
+// Structured log lines (JSON or key=value text) on stderr, with every registered secret masked.
+// At the bottom of the layers: every folder may log; config's log settings map onto these enums.
+
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -7,12 +10,11 @@
 #include <string_view>
 #include <variant>
 
-#include "config/config.hpp"
-
 namespace sab::log {
 
-using Level = config::LogLevel;
-using Format = config::LogFormat;
+enum class Level { debug, info, warn, error };
+enum class Format { json, text };
+std::string_view to_string(Level level);
 
 // One key=value of a log line. Values are copied into the line at once, so views are safe.
 struct Field {

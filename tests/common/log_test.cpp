@@ -1,4 +1,4 @@
-#include "app/log.hpp"
+#include "common/log.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "app/log.hpp"
+#include "common/log.hpp"
 
 #include <date/date.h>
 
@@ -27,7 +27,7 @@ State& state() {
 }
 
 std::string_view level_name(Level l) {
-  return config::to_string(l);
+  return to_string(l);
 }
 
 std::string timestamp() {
@@ -88,6 +88,20 @@ void append_value_json(std::string& out, const Field& f) {
 }
 
 }  // namespace
+
+std::string_view to_string(Level level) {
+  switch (level) {
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+  }
+  return "info";
+}
 
 void configure(Level level, Format format) {
   auto& s = state();
