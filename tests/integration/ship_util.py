@@ -295,3 +295,35 @@ def uncommented_keys(text):
 
     walk(yaml.compose(text), "")
     return missing
+
+
+# ---- docker/compose.yaml as `docker run` options ---------------------------------------------
+
+def compose_run_options(service):
+    """A resolved compose service (`docker-compose config`) as the `docker run` / `podman run`
+    options its security settings stand for, so a test runs the image as compose would:
+    {'options': [--read-only, --cap-drop X, --cap-add X, --security-opt X ...], 'user': 'uid:gid'
+    or None, 'state_volume': the target of the named volume (None without one), 'config_target':
+    where the config file or directory is mounted (None without one)}."""
+    options = []
+    if service.get("read_only"):
+        options.append("--read-only")
+    for cap in service.get("cap_drop") or []:
+        options += ["--cap-drop", cap]
+    for cap in service.get("cap_add") or []:
+        options += ["--cap-add", cap]
+    for opt in service.get("security_opt") or []:
+        options += ["--security-opt", opt]
+    state_volume = config_target = None
+    for volume in service.get("volumes") or []:
+        if isinstance(volume, dict):  # long syntax
+            kind, source, target = volume.get("type"), volume.get("source", ""), volume["target"]
+        else:
+            source, target = volume.split(":")[:2]
+            kind = "bind" if source.startswith(("/", ".", "~")) else "volume"
+        if kind == "volume" and source:
+            state_volume = target
+        elif kind == "bind" and "/config" in target:
+            config_target = target
+    return {"options": options, "user": service.get("user"), "state_volume": state_volume,
+            "config_target": config_target}

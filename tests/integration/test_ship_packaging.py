@@ -1,8 +1,9 @@
 """The shipping files checked with the tools that read them, offline (no Docker engine, no cluster):
 
 - docker/Dockerfile: the build stage installs the packages of .ci/setup.sh and builds without
-  tests; the runtime stage installs the Debian package of every shared library the built binary
-  links (ldd + dpkg -S); CONNECTOR_CONFIG is the binary's default path; numeric non-root user;
+  tests, then assembles the runtime root filesystem (the shared libraries from ldd, CA
+  certificates, tzdata, the 65532 directories); the runtime stage is that alone on scratch and
+  runs the binary once; CONNECTOR_CONFIG is the binary's default path; numeric non-root user;
   .dockerignore keeps the context small and the build stage's own cmake command configures in a
   copy of exactly that context (no .git), where the build argument SAB_GIT_COMMIT becomes the
   commit of `--version`.
@@ -11,11 +12,12 @@
   --check-config.
 - helm/source-aws-billing: yamllint on Chart.yaml and values.yaml, every .Values path of the
   templates exists, every values key has a comment, mount path = the path the image reads,
-  1 replica + Recreate; the config in values.yaml passes --check-config. With helm itself
-  (.ci/setup-helm.sh): `helm lint --strict`, `helm template` with the defaults, and a listen
-  port 0 refused. The memory limit holds base + factor x max_response_bytes (measured factor).
+  1 replica + Recreate; the config in values.yaml passes --check-config. The memory limit holds
+  base + factor x max_response_bytes (measured factor). helm itself (lint, render, the Kubernetes
+  schemas) runs in test_package_chart.py, in the `package` stage.
 - helm/manifest.yaml: the corrected plain manifest, same checks.
 """
+import json
 import os
 import re
 import shutil
@@ -58,19 +60,10 @@ def check_config(test, text, env=None):
 
 def version_header_commit(build_dir):
     """kCommit of the version header a CMake configure generated (what `--version` prints)."""
-    with open(os.path.join(build_dir, "generated", "app", "version.hpp"), encoding="utf-8") as f:
+    with open(os.path.join(build_dir, "generated", "common", "version.hpp"), encoding="utf-8") as f:
         m = re.search(r'kCommit\s*=\s*"([^"]*)"', f.read())
     assert m, "kCommit not found in the generated version header"
     return m.group(1)
-
-
-def helm_binary():
-    """helm: $SAB_HELM, else the one .ci/setup-helm.sh puts into .cache/helm/bin, else PATH."""
-    for candidate in (os.environ.get("SAB_HELM"), source_path(".cache", "helm", "bin", "helm"),
-                      shutil.which("helm")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    require(False, "helm (installed by .ci/setup-helm.sh into .cache/helm/bin)")
 
 
 def yamllint(test, *paths):
@@ -89,7 +82,8 @@ class Dockerfile(unittest.TestCase):
     def test_stages(self):
         self.assertEqual(len(self.stages), 2)
         self.assertEqual(self.build["from"], "debian:12")
-        self.assertEqual(self.runtime["from"], "debian:12-slim")
+        # No shell, no package manager: only what the build stage assembled in /rootfs.
+        self.assertEqual(self.runtime["from"], "scratch")
 
     def test_build_stage_installs_the_packages_of_the_setup_script(self):
         setup = ship_util.setup_packages()
@@ -111,18 +105,39 @@ class Dockerfile(unittest.TestCase):
         self.assertIn(f"-DSAB_DEFAULT_STATE_DIR={STATE_DIR}", runs)
         self.assertIn("-G Ninja", runs)
 
-    def test_runtime_packages_cover_every_shared_library(self):
+    def test_runtime_root_filesystem_holds_every_shared_library(self):
+        # The runtime stage installs no packages: the build stage copies what `ldd` lists for the
+        # built binary (loader included, paths kept) into /rootfs, the runtime stage is that
+        # directory on scratch and runs the binary there, so a missing library fails the build.
+        builds = " ".join(rest for w, rest in self.build["instructions"] if w == "RUN")
+        self.assertIn('''if ldd "$bin" | grep 'not found'; then exit 1; fi''', builds)
+        self.assertIn('''for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do cp -L --parents "$lib" /rootfs; done''',
+                      builds)
+        for needed in ("usr/share/zoneinfo", "etc/ssl/certs/ca-certificates.crt", "/rootfs/etc/passwd",
+                       "/rootfs/etc/group"):
+            self.assertIn(needed, builds)
+        self.assertLessEqual({"ca-certificates", "tzdata"}, set(ship_util.apt_packages(self.build)))
+        self.assertEqual(ship_util.apt_packages(self.runtime), [])
+        copies = [rest.split() for w, rest in self.runtime["instructions"] if w == "COPY"]
+        self.assertEqual(copies, [["--from=build", "/rootfs/", "/"]])
+        runs = [rest for w, rest in self.runtime["instructions"] if w == "RUN"]
+        entry = [rest for w, rest in self.runtime["instructions"] if w == "ENTRYPOINT"][-1]
+        binary = json.loads(entry)[0]
+        self.assertIn(json.dumps([binary, "--version"]), runs, "exec form: there is no shell")
+        # Every library the release binary links belongs to a Debian package the build stage
+        # installs (a dependency of its -dev packages and g++), so ldd finds it there too.
         require(BINARY and os.path.exists(BINARY), "the built binary (SAB_BINARY)")
-        require(shutil.which("ldd") and shutil.which("dpkg"), "ldd and dpkg")
+        require(shutil.which("ldd") and shutil.which("dpkg") and shutil.which("apt-cache"), "ldd, dpkg, apt-cache")
         ldd = subprocess.run(["ldd", BINARY], capture_output=True, text=True, timeout=30)
         self.assertEqual(ldd.returncode, 0, ldd.stderr)
+        self.assertNotIn("not found", ldd.stdout)
         if re.search(r"\blibasan\.so", ldd.stdout):
             # The suite's second run (ASan + UBSan, -O0) links other libraries than the image's
             # release build does, so its ldd says nothing about the image.
-            self.skipTest("skipped: runtime packages are checked on the release build, not the sanitizer build")
+            self.skipTest("skipped: the libraries are checked on the release build, not the sanitizer build")
         libraries = re.findall(r"=>\s+(/\S+)", ldd.stdout)
         self.assertGreater(len(libraries), 5)
-        needed = set()
+        owners = set()
         for lib in libraries:
             owner = None
             real = os.path.realpath(lib)
@@ -132,10 +147,13 @@ class Dockerfile(unittest.TestCase):
                     owner = r.stdout.split(":")[0].strip()
                     break
             self.assertIsNotNone(owner, f"no Debian package owns {lib}")
-            needed.add(owner)
-        runtime = set(ship_util.apt_packages(self.runtime))
-        self.assertEqual(needed - runtime, set(), "shared libraries whose package the image lacks")
-        self.assertLessEqual({"ca-certificates", "tzdata"}, runtime)
+            owners.add(owner)
+        r = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+                            "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
+                            *ship_util.apt_packages(self.build)], capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        installed = {line.strip() for line in r.stdout.splitlines() if line and not line.startswith(" ")}
+        self.assertEqual(owners - installed, set(), "libraries whose package the build stage lacks")
 
     def test_every_named_package_exists_in_debian_12(self):
         for package in ship_util.apt_packages(self.build) + ship_util.apt_packages(self.runtime):
@@ -159,9 +177,12 @@ class Dockerfile(unittest.TestCase):
         self.assertIn(("WORKDIR", STATE_DIR), instructions)
         entry = [rest for w, rest in instructions if w == "ENTRYPOINT"][-1]
         self.assertTrue(entry.startswith("["), "exec form: SIGTERM reaches the service")
-        runs = " ".join(rest for w, rest in instructions if w == "RUN")
-        self.assertIn(f"chown {uid}:{gid} {STATE_DIR}", runs)
-        self.assertIn(os.path.dirname(ship_util.default_config_path()), runs)
+        # The directories are made in the build stage's /rootfs (the runtime stage has no shell).
+        builds = " ".join(rest for w, rest in self.build["instructions"] if w == "RUN")
+        config_dir = os.path.dirname(ship_util.default_config_path())
+        self.assertIn(f"chown {uid}:{gid} /rootfs{config_dir} /rootfs{STATE_DIR}", builds)
+        self.assertIn(f"chmod 0750 /rootfs{config_dir} /rootfs{STATE_DIR}", builds)
+        self.assertIn(("VOLUME", f'["{STATE_DIR}"]'), instructions)
         self.assertIn("RUN", words)
 
     def test_commit_is_a_build_argument(self):
@@ -171,10 +192,14 @@ class Dockerfile(unittest.TestCase):
         self.assertIn("SAB_GIT_COMMIT=unknown", args)
         words = [f"{w} {rest}" for w, rest in instructions]
         declared = words.index("ARG SAB_GIT_COMMIT=unknown")
-        configure = [i for i, w in enumerate(words) if w.startswith("RUN cmake -S")]
-        self.assertEqual(len(configure), 1, words)
-        self.assertLess(declared, configure[0], "the ARG must be declared before the cmake RUN")
-        self.assertIn("-DSAB_GIT_COMMIT=${SAB_GIT_COMMIT}", words[configure[0]].split())
+        # One configure passes the commit, after the ARG; the compile before the ARG does not
+        # depend on it (a new commit with the same sources recompiles only the version's users).
+        using = [i for i, w in enumerate(words) if "SAB_GIT_COMMIT}" in w]
+        self.assertEqual(len(using), 1, words)
+        self.assertLess(declared, using[0], "the ARG must be declared before the cmake RUN")
+        self.assertTrue(words[using[0]].startswith("RUN cmake -S"), words[using[0]])
+        self.assertIn("-DSAB_GIT_COMMIT=${SAB_GIT_COMMIT}", words[using[0]].split())
+        self.assertTrue(all("SAB_GIT_COMMIT" not in w for w in words[:declared]))
         self.assertIn("--build-arg SAB_GIT_COMMIT=$(git rev-parse --short HEAD)", read("README.md"))
 
     def test_context_and_the_build_stage_cmake_configure(self):
@@ -215,17 +240,20 @@ class Dockerfile(unittest.TestCase):
                         os.makedirs(os.path.dirname(target), exist_ok=True)
                         shutil.copy2(source_path(f), target)
             self.assertFalse(os.path.exists(os.path.join(workdir, ".git")))
-            runs = " ".join(rest for w, rest in self.build["instructions"] if w == "RUN")
-            m = re.search(r"cmake -S \. -B (\S+) (.*?)\s*&&", runs)
-            self.assertIsNotNone(m, runs)
-            # As `docker build --build-arg SAB_GIT_COMMIT=abc1234`: the stage's ARGs, substituted.
+            runs = [rest for w, rest in self.build["instructions"] if w == "RUN"]
+            configures = [m for run in runs for m in re.finditer(r"cmake -S \. -B (\S+) (.*?)\s*&&", run)]
+            self.assertTrue(configures, runs)
+            self.assertEqual({m.group(1) for m in configures}, {configures[0].group(1)}, "one build directory")
+            # As `docker build --build-arg SAB_GIT_COMMIT=abc1234`: the stage's ARGs, substituted;
+            # each configure command in order, on the same build directory.
             build_args = ship_util.dockerfile_args(self.build, {"SAB_GIT_COMMIT": "abc1234"})
-            args = ship_util.dockerfile_substitute(m.group(2), build_args).replace("-G Ninja", "-GNinja").split()
             # No git repository above the copy either: the commit can come only from the argument.
             env = dict(os.environ, GIT_CEILING_DIRECTORIES=tmp)
-            r = subprocess.run(["cmake", "-S", workdir, "-B", os.path.join(tmp, "build"), *args],
-                               capture_output=True, text=True, timeout=300, env=env)
-            self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+            for m in configures:
+                args = ship_util.dockerfile_substitute(m.group(2), build_args).replace("-G Ninja", "-GNinja").split()
+                r = subprocess.run(["cmake", "-S", workdir, "-B", os.path.join(tmp, "build"), *args],
+                                   capture_output=True, text=True, timeout=300, env=env)
+                self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
             self.assertEqual(version_header_commit(os.path.join(tmp, "build")), "abc1234")
             self.assertTrue(os.path.exists(os.path.join(tmp, "build", "build.ninja")))
             with open(os.path.join(tmp, "build", "build.ninja"), encoding="utf-8") as f:
@@ -389,66 +417,6 @@ class HelmChart(unittest.TestCase):
         self.assertIn(f"state_dir: {self.values['config']['state_dir']}", out)
         port = self.values["config"]["listen"].rsplit(":", 1)[1]
         self.assertEqual(int(port), self.values["service"]["port"])
-
-
-class HelmRender(unittest.TestCase):
-    """The chart as helm itself reads it: lint, render, and the values it refuses."""
-
-    def setUp(self):
-        self.helm = helm_binary()
-        self.chart = source_path(*CHART)
-
-    def run_helm(self, *args):
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HELM_", "KUBE"))}
-        with tempfile.TemporaryDirectory() as home:
-            # helm's cache, config and data directories: nothing of the user's is read or written.
-            env.update(HELM_CACHE_HOME=os.path.join(home, "cache"), HELM_CONFIG_HOME=os.path.join(home, "config"),
-                       HELM_DATA_HOME=os.path.join(home, "data"), KUBECONFIG=os.path.join(home, "kubeconfig"))
-            return subprocess.run([self.helm, *args], capture_output=True, text=True, timeout=120, env=env)
-
-    def render(self, *sets):
-        r = self.run_helm("template", "billing", self.chart, *sets)
-        return r, [d for d in yaml.safe_load_all(r.stdout) if d] if r.returncode == 0 else []
-
-    def test_lint_strict(self):
-        r = self.run_helm("lint", "--strict", self.chart)
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn("0 chart(s) failed", r.stdout)
-
-    def test_template_with_the_defaults(self):
-        r, docs = self.render()
-        self.assertEqual(r.returncode, 0, r.stderr)
-        kinds = {d["kind"]: d for d in docs}
-        self.assertLessEqual({"Deployment", "ConfigMap", "Service", "ServiceAccount"}, set(kinds))
-        values = yaml.safe_load(read(*CHART, "values.yaml"))
-        deployment = kinds["Deployment"]
-        self.assertEqual(deployment["spec"]["replicas"], 1)
-        container = deployment["spec"]["template"]["spec"]["containers"][0]
-        port = int(values["config"]["listen"].rsplit(":", 1)[1])
-        self.assertEqual(container["ports"][0]["containerPort"], port)
-        self.assertEqual(kinds["Service"]["spec"]["ports"][0]["port"], values["service"]["port"])
-        self.assertEqual(container["resources"], values["resources"])
-        config = yaml.safe_load(kinds["ConfigMap"]["data"]["config.yml"])
-        self.assertEqual(config, values["config"])
-
-    def test_a_fixed_port_renders(self):
-        r, docs = self.render("--set", "config.listen=[::]:9090")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        deployment = [d for d in docs if d["kind"] == "Deployment"][0]
-        self.assertEqual(deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"], 9090)
-
-    def test_port_0_is_refused_naming_the_value_and_why(self):
-        for listen in (":0", "0.0.0.0:0"):
-            with self.subTest(listen=listen):
-                r, _ = self.render("--set", f"config.listen={listen}")
-                self.assertNotEqual(r.returncode, 0, r.stdout[:2000])
-                self.assertIn(f'config.listen "{listen}": port 0 is not allowed', r.stderr)
-                self.assertIn("probes and its Service", r.stderr)
-        for listen in ("0.0.0.0:http", "0.0.0.0:70000"):
-            with self.subTest(listen=listen):
-                r, _ = self.render("--set", f"config.listen={listen}")
-                self.assertNotEqual(r.returncode, 0, r.stdout[:2000])
-                self.assertIn(f'config.listen "{listen}"', r.stderr)
 
 
 class MemoryBudget(unittest.TestCase):
