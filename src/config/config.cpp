@@ -2,6 +2,7 @@
 
 #include <date/tz.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -10,8 +11,10 @@
 #include <boost/url/url.hpp>
 #include <boost/url/url_view.hpp>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -660,8 +663,20 @@ LoadResult load_file(const std::string& path, const Env& env) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
+    // Say why, and what fixes it: in a container the service runs as a non-root uid that a
+    // mounted 0600 file owned by root does not let in.
+    const int err = ::access(path.c_str(), R_OK) == 0 ? EIO : errno;
     LoadResult result;
-    result.errors.push_back("config file '" + path + "': cannot be read");
+    std::string message = "config file '" + path + "': cannot be read: " + std::strerror(err);
+    if (err == EACCES || err == EPERM) {
+      const auto uid = std::to_string(::geteuid());
+      message += " (this process runs as uid " + uid +
+                 ": make the file readable for it, e.g. chmod 0644 '" + path + "' or chown " + uid +
+                 " '" + path + "')";
+    } else if (err == ENOENT) {
+      message += " (mount or write the config there, or name it with --config or CONNECTOR_CONFIG)";
+    }
+    result.errors.push_back(std::move(message));
     return result;
   }
   std::ostringstream buffer;

@@ -338,6 +338,10 @@ TEST_CASE("config: a file with secrets readable by others gets a warning") {
   CHECK(load_file(path, kNoEnv).warnings.empty());
   std::remove(path.c_str());
   CHECK(has_error(load_file("does-not-exist.yml", kNoEnv), "cannot be read"));
+  // Why, and what to do about it.
+  CHECK(has_error(load_file("does-not-exist.yml", kNoEnv),
+                  "cannot be read: No such file or directory (mount or write the config there, or "
+                  "name it with --config or CONNECTOR_CONFIG)"));
 }
 
 TEST_CASE("config: a key given twice is an error naming it, not the first one silently") {

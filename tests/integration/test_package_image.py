@@ -462,12 +462,8 @@ class Image(unittest.TestCase):
         message = self.unreadable_config_run()
         self.assertIn(f"config file '{ship_util.default_config_path()}': cannot be read", message)
 
-    @unittest.expectedFailure
     def test_package_unreadable_config_message_says_how_to_fix_it(self):
-        # Today the binary prints only "config file '...': cannot be read". It should say why and
-        # what to do, e.g. "cannot be read: Permission denied (running as uid 65532: make it
-        # readable for that uid, e.g. chmod 0644 or chown 65532, or run with --user)". When the
-        # binary says so, this test passes unexpectedly: remove the decorator then.
+        # Why (permission denied) and what to do (the uid to make it readable for).
         message = self.unreadable_config_run()
         self.assertRegex(message, r"(?i)permission denied")
         self.assertIn("65532", message)
