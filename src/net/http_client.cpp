@@ -111,6 +111,13 @@ struct HttpClient::Impl {
     plain.reset();
     buffer.clear();
   }
+
+  void abort_if_cancelled(const asio::cancellation_state& cancel);
+  // Resolve, TCP connect and, for https, the TLS handshake, all by `deadline`.
+  asio::awaitable<void> connect(const Url& origin, std::chrono::steady_clock::time_point deadline,
+                                const asio::cancellation_state& cancel);
+  asio::awaitable<void> handshake(const Url& origin, std::chrono::steady_clock::time_point deadline,
+                                  const asio::cancellation_state& cancel);
 };
 
 HttpClient::HttpClient(asio::any_io_executor executor, Url origin,
@@ -255,157 +262,194 @@ asio::awaitable<Response> HttpClient::send(Request request, std::chrono::millise
   co_return co_await send_prepared(head, request.body(), timeout, body_limit, oversized);
 }
 
+namespace {
+
+// SNI and the name (or address) the peer's certificate must carry.
+void expect_peer(SSL* ssl, const std::string& host) {
+  if (!is_ip_literal(host)) {
+    // A macro in OpenSSL; the cast inside it trips -Wold-style-cast, hence the direct call.
+    SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+             const_cast<char*>(host.c_str()));
+  }
+  if (SSL_get_verify_mode(ssl) == SSL_VERIFY_NONE) return;
+  if (is_ip_literal(host)) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+  } else {
+    SSL_set1_host(ssl, host.c_str());
+  }
+}
+
+// How one write + read on an open connection ended.
+struct ExchangeResult {
+  boost::system::error_code ec;   // set: no usable response
+  Response response;              // valid when !ec
+  bool close = false;             // the connection cannot carry another request
+  bool nothing_received = false;  // ec came before any byte of the answer
+};
+
+// Writes the request and reads the answer on `stream` (plain or TLS; `lowest` is its TCP layer,
+// which carries the deadline).
+template <class Stream>
+asio::awaitable<ExchangeResult> exchange(Stream& stream, beast::tcp_stream& lowest,
+                                         beast::flat_buffer& buffer,
+                                         const std::array<asio::const_buffer, 2>& request,
+                                         Clock::time_point deadline, std::uint64_t body_limit,
+                                         OversizedBody oversized) {
+  ExchangeResult out;
+  lowest.expires_after(remaining(deadline));
+  std::tie(out.ec, std::ignore) = co_await asio::async_write(stream, request, common::nothrow);
+
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(64 * 1024);
+  // To drop an oversized body the header must be read whatever its Content-Length says.
+  parser.body_limit(oversized == OversizedBody::drop ? boost::optional<std::uint64_t>()
+                                                     : body_limit);
+  if (!out.ec) {
+    lowest.expires_after(remaining(deadline));
+    std::tie(out.ec, std::ignore) =
+        co_await http::async_read_header(stream, buffer, parser, common::nothrow);
+  }
+  bool dropped = false;
+  if (!out.ec && !parser.is_done() && oversized == OversizedBody::drop) {
+    const auto length = parser.content_length();
+    dropped = length && *length > body_limit;
+    parser.body_limit(body_limit);  // a chunked body or one read to EOF stops at the limit
+  }
+  if (!out.ec && !parser.is_done() && !dropped) {
+    // Room for a JSON parser's padding past the body, so parsing a page needs no second copy
+    // of it (the body's own reserve keeps this larger capacity).
+    if (const auto length = parser.content_length(); length && *length <= body_limit) {
+      parser.get().body().reserve(static_cast<std::size_t>(*length) + kBodyPadding);
+    }
+    std::tie(out.ec, std::ignore) =
+        co_await http::async_read(stream, buffer, parser, common::nothrow);
+  }
+  if (!out.ec) {
+    out.response = parser.release();
+    out.close = dropped || !out.response.keep_alive();
+    if (dropped) out.response.body().clear();
+    co_return out;
+  }
+  if (out.ec == http::error::body_limit && oversized == OversizedBody::drop &&
+      parser.is_header_done()) {
+    // The status is all the caller wants; the unread rest of the body makes the connection
+    // unusable.
+    out.ec = {};
+    out.close = true;
+    out.response = parser.release();
+    out.response.body().clear();
+    out.response.body().shrink_to_fit();
+    co_return out;
+  }
+  out.nothing_received = !parser.got_some();
+  co_return out;
+}
+
+// The TransportError for an exchange that ended with `ec` (not a cancellation).
+[[noreturn]] void throw_exchange_error(const Url& origin, const boost::system::error_code& ec,
+                                       bool nothing_received, std::uint64_t body_limit) {
+  if (ec == beast::error::timeout) throw_timeout(origin, "request");
+  if (ec == http::error::body_limit) {
+    throw TransportError(TransportErrorKind::too_large, "response from " + origin.host_header +
+                                                            " exceeds " +
+                                                            std::to_string(body_limit) + " bytes");
+  }
+  if (is_reset(ec)) {
+    throw TransportError(TransportErrorKind::reset,
+                         std::string("connection to ") + origin.host_header + " closed " +
+                             (nothing_received ? "before the response" : "mid-response") + ": " +
+                             ec.message());
+  }
+  if (ec.category() == http::make_error_code(http::error::bad_version).category()) {
+    throw TransportError(TransportErrorKind::protocol,
+                         "invalid HTTP response from " + origin.host_header + ": " + ec.message());
+  }
+  throw TransportError(TransportErrorKind::reset,
+                       "exchange with " + origin.host_header + " failed: " + ec.message());
+}
+
+}  // namespace
+
+// A cancelled caller gets operation_aborted, never a TransportError, and no half-used connection.
+void HttpClient::Impl::abort_if_cancelled(const asio::cancellation_state& cancel) {
+  if (cancel.cancelled() != asio::cancellation_type::none) {
+    close();
+    throw_aborted();
+  }
+}
+
+asio::awaitable<void> HttpClient::Impl::connect(const Url& origin, Clock::time_point deadline,
+                                                const asio::cancellation_state& cancel) {
+  auto endpoints = co_await resolve(origin, deadline);
+  abort_if_cancelled(cancel);
+  if (origin.tls) {
+    secure.emplace(executor, *tls_context);
+    expect_peer(secure->native_handle(), origin.host);
+  } else {
+    plain.emplace(executor);
+  }
+  auto& stream = lowest();
+  stream.expires_after(remaining(deadline));
+  auto [ec, ep] = co_await stream.async_connect(endpoints, common::nothrow);
+  if (ec) {
+    abort_if_cancelled(cancel);
+    close();
+    if (ec == beast::error::timeout) throw_timeout(origin, "connect");
+    throw TransportError(TransportErrorKind::connect,
+                         "cannot connect to " + origin.host_header + ": " + ec.message());
+  }
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  if (secure) co_await handshake(origin, deadline, cancel);
+}
+
+asio::awaitable<void> HttpClient::Impl::handshake(const Url& origin, Clock::time_point deadline,
+                                                  const asio::cancellation_state& cancel) {
+  lowest().expires_after(remaining(deadline));
+  auto [ec] = co_await secure->async_handshake(ssl::stream_base::client, common::nothrow);
+  if (!ec) co_return;
+  abort_if_cancelled(cancel);
+  // Read before close(): the verification result lives in the SSL object.
+  std::string message = tls_failure_message(secure->native_handle(), ec, origin);
+  close();
+  if (ec == beast::error::timeout) throw_timeout(origin, "TLS handshake");
+  throw TransportError(TransportErrorKind::tls, message);
+}
+
 asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::string_view body,
                                                     std::chrono::milliseconds timeout,
                                                     std::uint64_t body_limit,
                                                     OversizedBody oversized) {
   const auto deadline = Clock::now() + timeout;
   auto& d = *impl_;
-  // A cancelled caller gets operation_aborted, never a TransportError, and no half-used connection.
-  // (A handle on the coroutine's state: it sees a cancellation emitted later.)
-  const asio::cancellation_state cancel_state = co_await asio::this_coro::cancellation_state;
-  const auto abort_if_cancelled = [&] {
-    if (cancel_state.cancelled() != asio::cancellation_type::none) {
-      d.close();
-      throw_aborted();
-    }
-  };
-  abort_if_cancelled();
+  // A handle on the coroutine's state: it sees a cancellation emitted later.
+  const asio::cancellation_state cancel = co_await asio::this_coro::cancellation_state;
+  d.abort_if_cancelled(cancel);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
                                                   asio::buffer(body.data(), body.size())};
 
   for (int attempt = 0;; ++attempt) {
     const bool reused = d.connected();
-    if (!reused) {
-      auto endpoints = co_await resolve(origin_, deadline);
-      abort_if_cancelled();
-      if (origin_.tls) {
-        d.secure.emplace(d.executor, *d.tls_context);
-        SSL* ssl = d.secure->native_handle();
-        if (!is_ip_literal(origin_.host)) {
-          // A macro in OpenSSL; the cast inside it trips -Wold-style-cast, hence the direct call.
-          SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                   const_cast<char*>(origin_.host.c_str()));
-        }
-        if (SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE) {
-          if (is_ip_literal(origin_.host)) {
-            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), origin_.host.c_str());
-          } else {
-            SSL_set1_host(ssl, origin_.host.c_str());
-          }
-        }
-      } else {
-        d.plain.emplace(d.executor);
-      }
-      auto& stream = d.lowest();
-      stream.expires_after(remaining(deadline));
-      auto [ec, ep] = co_await stream.async_connect(endpoints, common::nothrow);
-      if (ec) {
-        abort_if_cancelled();
-        d.close();
-        if (ec == beast::error::timeout) throw_timeout(origin_, "connect");
-        throw TransportError(TransportErrorKind::connect,
-                             "cannot connect to " + origin_.host_header + ": " + ec.message());
-      }
-      stream.socket().set_option(tcp::no_delay(true), ec);
-      if (d.secure) {
-        stream.expires_after(remaining(deadline));
-        auto [hec] = co_await d.secure->async_handshake(ssl::stream_base::client, common::nothrow);
-        if (hec) {
-          abort_if_cancelled();
-          std::string message = tls_failure_message(d.secure->native_handle(), hec, origin_);
-          d.close();
-          if (hec == beast::error::timeout) throw_timeout(origin_, "TLS handshake");
-          throw TransportError(TransportErrorKind::tls, message);
-        }
-      }
-    }
+    if (!reused) co_await d.connect(origin_, deadline, cancel);
+    d.abort_if_cancelled(cancel);
 
-    abort_if_cancelled();
-    d.lowest().expires_after(remaining(deadline));
-    boost::system::error_code ec;
+    ExchangeResult x;
     if (d.secure) {
-      std::tie(ec, std::ignore) = co_await asio::async_write(*d.secure, buffers, common::nothrow);
+      x = co_await exchange(*d.secure, d.lowest(), d.buffer, buffers, deadline, body_limit,
+                            oversized);
     } else {
-      std::tie(ec, std::ignore) = co_await asio::async_write(*d.plain, buffers, common::nothrow);
+      x = co_await exchange(*d.plain, d.lowest(), d.buffer, buffers, deadline, body_limit,
+                            oversized);
+    }
+    if (!x.ec) {
+      if (x.close) d.close();
+      co_return std::move(x.response);
     }
 
-    http::response_parser<http::string_body> parser;
-    parser.header_limit(64 * 1024);
-    // To drop an oversized body the header must be read whatever its Content-Length says.
-    parser.body_limit(oversized == OversizedBody::drop ? boost::optional<std::uint64_t>()
-                                                       : body_limit);
-    bool dropped = false;
-    if (!ec) {
-      d.lowest().expires_after(remaining(deadline));
-      if (d.secure) {
-        std::tie(ec, std::ignore) =
-            co_await http::async_read_header(*d.secure, d.buffer, parser, common::nothrow);
-      } else {
-        std::tie(ec, std::ignore) =
-            co_await http::async_read_header(*d.plain, d.buffer, parser, common::nothrow);
-      }
-    }
-    if (!ec && !parser.is_done() && oversized == OversizedBody::drop) {
-      const auto length = parser.content_length();
-      dropped = length && *length > body_limit;
-      parser.body_limit(body_limit);  // a chunked body or one read to EOF stops at the limit
-    }
-    if (!ec && !parser.is_done() && !dropped) {
-      // Room for a JSON parser's padding past the body, so parsing a page needs no second copy
-      // of it (the body's own reserve keeps this larger capacity).
-      if (const auto length = parser.content_length(); length && *length <= body_limit) {
-        parser.get().body().reserve(static_cast<std::size_t>(*length) + kBodyPadding);
-      }
-      if (d.secure) {
-        std::tie(ec, std::ignore) =
-            co_await http::async_read(*d.secure, d.buffer, parser, common::nothrow);
-      } else {
-        std::tie(ec, std::ignore) =
-            co_await http::async_read(*d.plain, d.buffer, parser, common::nothrow);
-      }
-    }
-    if (!ec) {
-      Response response = parser.release();
-      if (dropped || !response.keep_alive()) d.close();
-      if (dropped) response.body().clear();
-      co_return response;
-    }
-    if (ec == http::error::body_limit && oversized == OversizedBody::drop &&
-        parser.is_header_done()) {
-      // The status is all the caller wants; the unread rest of the body makes the connection
-      // unusable.
-      d.close();
-      Response response = parser.release();
-      response.body().clear();
-      response.body().shrink_to_fit();
-      co_return response;
-    }
-
-    abort_if_cancelled();
-    const bool nothing_received = !parser.got_some();
+    d.abort_if_cancelled(cancel);
     d.close();
-    if (ec == beast::error::timeout) throw_timeout(origin_, "request");
     // A kept-alive connection the peer closed while idle: open a new one and send again.
-    if (reused && nothing_received && attempt == 0 && is_reset(ec)) continue;
-    if (ec == http::error::body_limit) {
-      throw TransportError(TransportErrorKind::too_large,
-                           "response from " + origin_.host_header + " exceeds " +
-                               std::to_string(body_limit) + " bytes");
-    }
-    if (is_reset(ec)) {
-      throw TransportError(TransportErrorKind::reset,
-                           std::string("connection to ") + origin_.host_header + " closed " +
-                               (nothing_received ? "before the response" : "mid-response") + ": " +
-                               ec.message());
-    }
-    if (ec.category() == http::make_error_code(http::error::bad_version).category()) {
-      throw TransportError(
-          TransportErrorKind::protocol,
-          "invalid HTTP response from " + origin_.host_header + ": " + ec.message());
-    }
-    throw TransportError(TransportErrorKind::reset,
-                         "exchange with " + origin_.host_header + " failed: " + ec.message());
+    if (reused && x.nothing_received && attempt == 0 && is_reset(x.ec)) continue;
+    throw_exchange_error(origin_, x.ec, x.nothing_received, body_limit);
   }
 }
 
