@@ -144,18 +144,35 @@ net::HttpClient& Deliverer::client_for(Connections& connections, const net::Url&
   return *redirected.back();
 }
 
-void Deliverer::settle(Run& run, std::size_t begin, std::size_t count, std::string_view result) {
-  if (count == 0) return;
-  if (result == "delivered") {
-    run.result.delivered += count;
-  } else if (result == "dead_lettered") {
-    run.result.dead_lettered += count;
-  } else {
-    run.result.failed += count;
-    for (std::size_t i = begin; i < begin + count; ++i)
-      run.result.failed_at.push_back(i);
+// The result label of the events counter: the one place an Outcome becomes a string.
+std::string_view Deliverer::metric_label(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::delivered:
+      return "delivered";
+    case Outcome::dead_lettered:
+      return "dead_lettered";
+    case Outcome::failed:
+      return "failed";
   }
-  metrics_.events(result).Increment(static_cast<double>(count));
+  return "failed";
+}
+
+void Deliverer::settle(Run& run, std::size_t begin, std::size_t count, Outcome outcome) {
+  if (count == 0) return;
+  switch (outcome) {
+    case Outcome::delivered:
+      run.result.delivered += count;
+      break;
+    case Outcome::dead_lettered:
+      run.result.dead_lettered += count;
+      break;
+    case Outcome::failed:
+      run.result.failed += count;
+      for (std::size_t i = begin; i < begin + count; ++i)
+        run.result.failed_at.push_back(i);
+      break;
+  }
+  metrics_.events(metric_label(outcome)).Increment(static_cast<double>(count));
 }
 
 asio::awaitable<bool> Deliverer::sleep(std::chrono::milliseconds delay) {
@@ -191,7 +208,7 @@ asio::awaitable<DeliveryResult> Deliverer::deliver(std::vector<events::Event> ba
   }
   // Events no worker took (stopped, or a worker died) are not delivered.
   const std::size_t taken = std::min(run->next, run->batch.size());
-  settle(*run, taken, run->batch.size() - taken, "failed");
+  settle(*run, taken, run->batch.size() - taken, Outcome::failed);
   run->next = run->batch.size();
   const auto& r = run->result;
   if (r.failed != 0 || r.dead_lettered != 0) {
@@ -223,7 +240,7 @@ asio::awaitable<void> Deliverer::worker(std::shared_ptr<Run> run) {
       // Not expected (send_unit handles transport errors): never lose count of the events.
       log::error("delivery of events failed unexpectedly",
                  {{"error", e.what()}, {"events", end - begin}});
-      settle(*run, begin, end - begin, "failed");
+      settle(*run, begin, end - begin, Outcome::failed);
       connections.target->close();
       connections.redirected.clear();
     }
@@ -292,146 +309,181 @@ asio::awaitable<Deliverer::Exchange> Deliverer::exchange(net::HttpClient& client
   co_return x;
 }
 
+// One attempt: the request to the target, then to where its 307/308 answers lead.
+struct Deliverer::Attempt {
+  Exchange x;  // the last exchange
+  StatusClass cls = classify_transport_error();
+  unsigned status = 0;                // of the last answer, 0 without one
+  unsigned hops = 0;                  // redirects followed
+  std::string problem;                // why a 1xx/3xx answer was not followed
+  std::string location;               // of the last 1xx/3xx answer, as logs show it
+  net::HttpClient* client = nullptr;  // that sent the last request
+};
+
 asio::awaitable<void> Deliverer::send_unit(Connections& connections, Run& run, std::size_t begin,
                                            std::size_t end, Buffers& buffers) {
   const std::size_t count = end - begin;
-  const events::Event& first = run.batch[begin];
   // Written once and sent as is by every attempt; the buffers are the worker's.
   const std::string_view body = write_request(run, begin, end, buffers);
   for (unsigned attempt = 1;; ++attempt) {
-    // Every attempt starts at the target; 307/308 are followed within the attempt.
-    net::HttpClient* client = connections.target.get();
-    const net::Url* url = &url_;
-    std::string_view head = buffers.head;
-    unsigned hops = 0;
-    Exchange x;
-    StatusClass cls = classify_transport_error();
-    unsigned status = 0;
-    std::string problem;
-    std::string location;  // of the last 1xx/3xx answer, as logs may show it
-    for (;;) {
-      x = co_await exchange(*client, head, body);
-      if (x.cancelled || !x.response) {
-        cls = classify_transport_error();
-        break;
-      }
-      status = x.response->result_int();
-      cls = classify_status(status);
-      if (cls != StatusClass::redirect && cls != StatusClass::misconfigured) break;
-      std::optional<std::string_view> raw_location;
-      if (auto it = x.response->find(http::field::location); it != x.response->end()) {
-        raw_location = std::string_view(it->value().data(), it->value().size());
-      }
-      location = raw_location ? loggable_location(*raw_location) : std::string();
-      auto step = redirect_step(status, *url, raw_location, hops);
-      if (!step.next) {
-        cls = StatusClass::misconfigured;
-        problem = std::move(step.problem);
-        break;
-      }
-      metrics_.delivery_attempts("redirected").Increment();
-      ++hops;
-      const bool first_redirect = !redirect_noted_;
-      redirect_noted_ = true;
-      log::write(
-          first_redirect ? log::Level::warn : log::Level::debug,
-          "target redirects deliveries; following (set the target to the new URL to save "
-          "a request per delivery)",
-          {{"status", status}, {"location", location}, {"hops", hops}, {"first_id", first.id}});
-      buffers.hop_url = std::move(*step.next);
-      // The redirect's request line and Host, then the same headers and body.
-      std::string hop_head;
-      hop_head.reserve(buffers.head.size() + buffers.hop_url.target.size());
-      net::begin_request_head(hop_head, "POST", buffers.hop_url.target,
-                              buffers.hop_url.host_header);
-      hop_head.append(buffers.head, buffers.request_line_size);
-      buffers.hop_head = std::move(hop_head);
-      head = buffers.hop_head;
-      url = &buffers.hop_url;
-      client = &client_for(connections, buffers.hop_url);
-    }
-
-    if (x.cancelled) {
+    const Attempt a = co_await send_attempt(connections, run.batch[begin], buffers, body);
+    if (a.x.cancelled) {
       // deliver() was cancelled (shutdown deadline): no retry, the events stay pending.
-      settle(run, begin, count, "failed");
+      settle(run, begin, count, Outcome::failed);
       co_return;
     }
-    std::optional<std::chrono::milliseconds> retry_after;
-    if (x.response) {
-      if (auto it = x.response->find(http::field::retry_after); it != x.response->end()) {
-        retry_after = parse_retry_after(it->value(), now_(), options_.backoff.max_retry_after);
-      }
+    switch (a.cls) {
+      case StatusClass::ack:
+        metrics_.delivery_attempts("success").Increment();
+        settle(run, begin, count, Outcome::delivered);
+        co_return;
+      case StatusClass::misconfigured:
+        give_up_misconfigured(run, begin, end, a);
+        co_return;
+      case StatusClass::permanent:
+        write_dead_letters(run, begin, end, a.status);
+        co_return;
+      case StatusClass::retry:
+      case StatusClass::redirect:
+        break;
     }
-    const std::string& error = x.error;
-
-    if (cls == StatusClass::ack) {
-      metrics_.delivery_attempts("success").Increment();
-      settle(run, begin, count, "delivered");
-      co_return;
-    }
-    if (cls == StatusClass::misconfigured) {
-      // Only fixing the target's URL or front cures this: no retry, no dead letter; the day
-      // stays pending and /readyz says why.
-      metrics_.delivery_attempts("misconfigured").Increment();
-      log::error(
-          "target answered with a status that is not an acknowledgement; events not "
-          "delivered, the day stays pending",
-          {{"status", status},
-           {"location", location},
-           {"redirects_followed", hops},
-           {"events", count},
-           {"first_id", first.id},
-           {"problem", problem}});
-      client->close();  // a 1xx may be followed by more bytes of the same answer
-      run.misconfigured = true;
-      run.result.target_problem = problem;
-      settle(run, begin, count, "failed");
-      co_return;
-    }
-    if (cls == StatusClass::permanent) {
-      metrics_.delivery_attempts("permanent_status").Increment();
-      log::error("target refused events permanently; writing them to the dead-letter file",
-                 {{"status", status},
-                  {"events", count},
-                  {"first_id", first.id},
-                  {"mode", mode_name(options_.mode)}});
-      for (std::size_t i = begin; i < end; ++i) {
-        try {
-          dead_letter_.append(run.batch[i]);
-          settle(run, i, 1, "dead_lettered");
-        } catch (const std::exception& e) {
-          log::error("cannot write to the dead-letter file; the event counts as failed",
-                     {{"error", e.what()}, {"id", run.batch[i].id}});
-          settle(run, i, 1, "failed");
-        }
-      }
-      co_return;
-    }
-
-    metrics_.delivery_attempts(x.response ? "retryable_status" : "transport_error").Increment();
-    const bool again = may_retry(attempt, options_.max_attempts) && !stopped();
-    const auto delay = next_delay(options_.backoff, attempt, retry_after, random_);
-    if (x.response) {
-      log::warn("delivery attempt failed", {{"status", status},
-                                            {"attempt", attempt},
-                                            {"events", count},
-                                            {"first_id", first.id},
-                                            {"retry_in_ms", again ? delay.count() : -1}});
-    } else {
-      log::warn("delivery attempt failed", {{"error", error},
-                                            {"attempt", attempt},
-                                            {"events", count},
-                                            {"first_id", first.id},
-                                            {"retry_in_ms", again ? delay.count() : -1}});
-    }
-    if (!again || !co_await sleep(delay)) {
-      log::error(stopped() ? "delivery stopped; events not delivered"
-                           : "delivery attempts exhausted; events not delivered",
-                 {{"attempts", attempt}, {"events", count}, {"first_id", first.id}});
-      settle(run, begin, count, "failed");
+    if (!co_await retry_wait(a, attempt, count, run.batch[begin])) {
+      settle(run, begin, count, Outcome::failed);
       co_return;
     }
   }
+}
+
+asio::awaitable<Deliverer::Attempt> Deliverer::send_attempt(Connections& connections,
+                                                            const events::Event& first,
+                                                            Buffers& buffers,
+                                                            std::string_view body) {
+  // Every attempt starts at the target; 307/308 are followed within the attempt.
+  Attempt a;
+  a.client = connections.target.get();
+  const net::Url* url = &url_;
+  std::string_view head = buffers.head;
+  for (;;) {
+    a.x = co_await exchange(*a.client, head, body);
+    if (a.x.cancelled || !a.x.response) {
+      a.cls = classify_transport_error();
+      co_return a;
+    }
+    a.status = a.x.response->result_int();
+    a.cls = classify_status(a.status);
+    if (a.cls != StatusClass::redirect && a.cls != StatusClass::misconfigured) co_return a;
+    std::optional<std::string_view> raw_location;
+    if (auto it = a.x.response->find(http::field::location); it != a.x.response->end()) {
+      raw_location = std::string_view(it->value().data(), it->value().size());
+    }
+    a.location = raw_location ? loggable_location(*raw_location) : std::string();
+    auto step = redirect_step(a.status, *url, raw_location, a.hops);
+    if (!step.next) {
+      a.cls = StatusClass::misconfigured;
+      a.problem = std::move(step.problem);
+      co_return a;
+    }
+    ++a.hops;
+    note_redirect(a, first);
+    head = write_hop_head(buffers, std::move(*step.next));
+    url = &buffers.hop_url;
+    a.client = &client_for(connections, buffers.hop_url);
+  }
+}
+
+void Deliverer::note_redirect(const Attempt& a, const events::Event& first) {
+  metrics_.delivery_attempts("redirected").Increment();
+  // Once a warning, then debug: every delivery would repeat it.
+  const bool first_redirect = !redirect_noted_;
+  redirect_noted_ = true;
+  log::write(
+      first_redirect ? log::Level::warn : log::Level::debug,
+      "target redirects deliveries; following (set the target to the new URL to save "
+      "a request per delivery)",
+      {{"status", a.status}, {"location", a.location}, {"hops", a.hops}, {"first_id", first.id}});
+}
+
+std::string_view Deliverer::write_hop_head(Buffers& buffers, net::Url next) {
+  buffers.hop_url = std::move(next);
+  // The redirect's request line and Host, then the same headers and body.
+  std::string hop_head;
+  hop_head.reserve(buffers.head.size() + buffers.hop_url.target.size());
+  net::begin_request_head(hop_head, "POST", buffers.hop_url.target, buffers.hop_url.host_header);
+  hop_head.append(buffers.head, buffers.request_line_size);
+  buffers.hop_head = std::move(hop_head);
+  return buffers.hop_head;
+}
+
+void Deliverer::give_up_misconfigured(Run& run, std::size_t begin, std::size_t end,
+                                      const Attempt& a) {
+  // Only fixing the target's URL or front cures this: no retry, no dead letter; the day
+  // stays pending and /readyz says why.
+  metrics_.delivery_attempts("misconfigured").Increment();
+  log::error(
+      "target answered with a status that is not an acknowledgement; events not "
+      "delivered, the day stays pending",
+      {{"status", a.status},
+       {"location", a.location},
+       {"redirects_followed", a.hops},
+       {"events", end - begin},
+       {"first_id", run.batch[begin].id},
+       {"problem", a.problem}});
+  a.client->close();  // a 1xx may be followed by more bytes of the same answer
+  run.misconfigured = true;
+  run.result.target_problem = a.problem;
+  settle(run, begin, end - begin, Outcome::failed);
+}
+
+void Deliverer::write_dead_letters(Run& run, std::size_t begin, std::size_t end, unsigned status) {
+  metrics_.delivery_attempts("permanent_status").Increment();
+  log::error("target refused events permanently; writing them to the dead-letter file",
+             {{"status", status},
+              {"events", end - begin},
+              {"first_id", run.batch[begin].id},
+              {"mode", mode_name(options_.mode)}});
+  // Event by event: one that cannot be written fails alone.
+  for (std::size_t i = begin; i < end; ++i) {
+    try {
+      dead_letter_.append(run.batch[i]);
+      settle(run, i, 1, Outcome::dead_lettered);
+    } catch (const std::exception& e) {
+      log::error("cannot write to the dead-letter file; the event counts as failed",
+                 {{"error", e.what()}, {"id", run.batch[i].id}});
+      settle(run, i, 1, Outcome::failed);
+    }
+  }
+}
+
+asio::awaitable<bool> Deliverer::retry_wait(const Attempt& a, unsigned attempt, std::size_t count,
+                                            const events::Event& first) {
+  std::optional<std::chrono::milliseconds> retry_after;
+  if (a.x.response) {
+    if (auto it = a.x.response->find(http::field::retry_after); it != a.x.response->end()) {
+      retry_after = parse_retry_after(it->value(), now_(), options_.backoff.max_retry_after);
+    }
+  }
+  metrics_.delivery_attempts(a.x.response ? "retryable_status" : "transport_error").Increment();
+  const bool again = may_retry(attempt, options_.max_attempts) && !stopped();
+  const auto delay = next_delay(options_.backoff, attempt, retry_after, random_);
+  const auto retry_in_ms = again ? delay.count() : -1;
+  if (a.x.response) {
+    log::warn("delivery attempt failed", {{"status", a.status},
+                                          {"attempt", attempt},
+                                          {"events", count},
+                                          {"first_id", first.id},
+                                          {"retry_in_ms", retry_in_ms}});
+  } else {
+    log::warn("delivery attempt failed", {{"error", a.x.error},
+                                          {"attempt", attempt},
+                                          {"events", count},
+                                          {"first_id", first.id},
+                                          {"retry_in_ms", retry_in_ms}});
+  }
+  if (again && co_await sleep(delay)) co_return true;
+  log::error(stopped() ? "delivery stopped; events not delivered"
+                       : "delivery attempts exhausted; events not delivered",
+             {{"attempts", attempt}, {"events", count}, {"first_id", first.id}});
+  co_return false;
 }
 
 }  // namespace sab::delivery

@@ -71,6 +71,9 @@ class Deliverer : public EventSink {
  private:
   struct Run;
   struct Exchange;
+  struct Attempt;
+  // How a request's events ended; settle() maps it to the metric label.
+  enum class Outcome { delivered, dead_lettered, failed };
   // A worker's connections: to the target, and to the origins its redirects lead to.
   struct Connections {
     std::unique_ptr<net::HttpClient> target;
@@ -87,15 +90,30 @@ class Deliverer : public EventSink {
   // Writes the request of events [begin, end) into `buffers`; returns its body.
   std::string_view write_request(const Run& run, std::size_t begin, std::size_t end,
                                  Buffers& buffers) const;
+  // Sends events [begin, end) until settled: delivered, dead-lettered, or failed (misconfigured
+  // target, attempts exhausted, stopped or cancelled).
   boost::asio::awaitable<void> send_unit(Connections& connections, Run& run, std::size_t begin,
                                          std::size_t end, Buffers& buffers);
+  // One attempt, redirects followed; classified, never thrown.
+  boost::asio::awaitable<Attempt> send_attempt(Connections& connections, const events::Event& first,
+                                               Buffers& buffers, std::string_view body);
+  void note_redirect(const Attempt& a, const events::Event& first);
+  // Points `buffers` at the redirect's URL; returns the head to send there.
+  std::string_view write_hop_head(Buffers& buffers, net::Url next);
+  void give_up_misconfigured(Run& run, std::size_t begin, std::size_t end, const Attempt& a);
+  void write_dead_letters(Run& run, std::size_t begin, std::size_t end, unsigned status);
+  // Counts and logs a failed attempt, then waits out the backoff. False: no attempt is left
+  // (exhausted or stopped; logged), the caller fails the events.
+  boost::asio::awaitable<bool> retry_wait(const Attempt& a, unsigned attempt, std::size_t count,
+                                          const events::Event& first);
   // One request, timed and counted in flight; transport errors are returned, not thrown.
   boost::asio::awaitable<Exchange> exchange(net::HttpClient& client, std::string_view head,
                                             std::string_view body);
   boost::asio::awaitable<bool> sleep(std::chrono::milliseconds delay);
   Connections acquire_connections();
   net::HttpClient& client_for(Connections& connections, const net::Url& url);
-  void settle(Run& run, std::size_t begin, std::size_t count, std::string_view result);
+  void settle(Run& run, std::size_t begin, std::size_t count, Outcome outcome);
+  static std::string_view metric_label(Outcome outcome);
 
   boost::asio::any_io_executor executor_;
   DelivererOptions options_;
