@@ -6,6 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/verb.hpp>
+#include <optional>
 
 #include "aws/sigv4.hpp"
 #include "common/dates.hpp"
@@ -129,140 +130,169 @@ asio::awaitable<void> CostExplorerClient::fetch(TimePeriod period, PageHandler o
   }
 }
 
+namespace {
+
+FailureKind failure_kind(ErrorClass cls) {
+  switch (cls) {
+    case ErrorClass::throttling:
+      return FailureKind::throttled;
+    case ErrorClass::server:
+      return FailureKind::server_error;
+    case ErrorClass::auth:
+      return FailureKind::auth_error;
+    case ErrorClass::restart:
+      return FailureKind::restart;
+    case ErrorClass::client:
+      return FailureKind::client_error;
+  }
+  return FailureKind::client_error;
+}
+
+// The error a request that may not be retried ends the fetch with.
+[[noreturn]] void throw_request_failure(FailureKind failure, const std::string& detail,
+                                        const std::string& access_key_id, int retries) {
+  if (failure == FailureKind::auth_error) {
+    throw CostExplorerError(CeErrorKind::auth,
+                            "Cost Explorer rejected the credentials of "
+                            "access key id " +
+                                access_key_id + " (" + detail + ")");
+  }
+  if (failure == FailureKind::restart) {
+    throw CostExplorerError(CeErrorKind::client,
+                            "Cost Explorer paging failed again after a restart (" + detail + ")");
+  }
+  throw CostExplorerError(
+      error_kind(failure),
+      "Cost Explorer request failed" +
+          (retries > 0 ? " after " + std::to_string(retries + 1) + " attempts" : std::string()) +
+          ": " + detail);
+}
+
+}  // namespace
+
+// How one signed request went: a page, or the failure and what it said.
+struct CostExplorerClient::Answer {
+  std::optional<Page> page;
+  FailureKind failure{};
+  std::string detail;
+  AwsError aws_error;
+  std::string access_key_id;  // of the credentials that signed it, for the logs
+};
+
 asio::awaitable<CostExplorerClient::PageResult> CostExplorerClient::request_page(
     const std::string& body, bool restarted) {
   bool refreshed_credentials = false;
   int bad_response_retries = 0;
   for (int retries = 0;;) {
-    Credentials creds;
-    try {
-      creds = co_await credentials_->get();
-    } catch (const CredentialError& e) {
-      throw CostExplorerError(CeErrorKind::credentials,
-                              std::string("no AWS credentials for Cost Explorer: ") + e.what());
+    Answer answer = co_await send_signed(body);
+    if (answer.page) {
+      PageResult out;
+      out.page = std::move(*answer.page);
+      co_return out;
     }
-    net::Request req;
-    req.method(http::verb::post);
-    req.target(url_.target);
-    req.set(http::field::host, url_.host_header);
-    req.set(http::field::content_type, kCeContentType);
-    req.set("X-Amz-Target", kCeTarget);
-    req.body() = body;
-    sign(req, creds, config_.region, kCeService, options_.clock());
-    const std::string access_key_id = creds.access_key_id;
-    wipe(creds);
-
-    FailureKind failure{};
-    std::string detail;
-    AwsError aws_error;
-    const auto started = std::chrono::steady_clock::now();
-    ++requests_sent_;
-    try {
-      net::Response resp = co_await http_->send(std::move(req), options_.request_timeout,
-                                                config_.max_response_bytes);
-      const auto status = static_cast<unsigned>(resp.result_int());
-      metrics_.ce_request_duration().Observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      if (status / 100 == 2) {
-        try {
-          PageResult out;
-          out.page = parse_page(resp.body());
-          metrics_.ce_requests("success").Increment();
-          log::debug("Cost Explorer page received", {{"bytes", resp.body().size()},
-                                                     {"periods", out.page.periods.size()},
-                                                     {"more", !out.page.next_page_token.empty()}});
-          co_return out;
-        } catch (const ResponseError& e) {
-          failure = FailureKind::bad_response;
-          detail = e.what();
-        }
-      } else {
-        auto header = resp.find("x-amzn-ErrorType");
-        aws_error = parse_error(
-            status, header == resp.end() ? std::string_view{} : std::string_view(header->value()),
-            resp.body());
-        detail = "HTTP " + std::to_string(status) +
-                 (aws_error.type.empty() ? std::string() : " " + aws_error.type) +
-                 (aws_error.message.empty() ? std::string() : ": " + aws_error.message);
-        switch (classify(aws_error)) {
-          case ErrorClass::throttling:
-            failure = FailureKind::throttled;
-            break;
-          case ErrorClass::server:
-            failure = FailureKind::server_error;
-            break;
-          case ErrorClass::auth:
-            failure = FailureKind::auth_error;
-            break;
-          case ErrorClass::restart:
-            failure = FailureKind::restart;
-            break;
-          case ErrorClass::client:
-            failure = FailureKind::client_error;
-            break;
-        }
-      }
-    } catch (const net::TransportError& e) {
-      metrics_.ce_request_duration().Observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      detail = e.what();
-      failure = (e.kind() == net::TransportErrorKind::tls ||
-                 e.kind() == net::TransportErrorKind::too_large)
-                    ? FailureKind::permanent_transport
-                    : FailureKind::transport_error;
-      if (e.kind() == net::TransportErrorKind::too_large) {
-        detail += " (max_response_bytes)";
-      }
-    }
-    metrics_.ce_requests(metric_result(failure)).Increment();
+    metrics_.ce_requests(metric_result(answer.failure)).Increment();
 
     // Temporary credentials that expired under us: fetch new ones once and try again.
-    if (failure == FailureKind::auth_error && is_expired_token(aws_error) &&
+    if (answer.failure == FailureKind::auth_error && is_expired_token(answer.aws_error) &&
         !refreshed_credentials) {
       refreshed_credentials = true;
       credentials_->invalidate();
       log::warn("Cost Explorer says the credentials expired; refreshing them",
-                {{"access_key_id", access_key_id}});
+                {{"access_key_id", answer.access_key_id}});
       continue;
     }
-    switch (next_action(options_.retry, failure, retries, restarted, bad_response_retries)) {
-      case Action::restart: {
-        PageResult out;
-        out.restart = true;
-        co_return out;
-      }
-      case Action::fail:
-        if (failure == FailureKind::auth_error) {
-          throw CostExplorerError(CeErrorKind::auth,
-                                  "Cost Explorer rejected the credentials of "
-                                  "access key id " +
-                                      access_key_id + " (" + detail + ")");
-        }
-        if (failure == FailureKind::restart) {
-          throw CostExplorerError(
-              CeErrorKind::client,
-              "Cost Explorer paging failed again after a restart (" + detail + ")");
-        }
-        throw CostExplorerError(
-            error_kind(failure),
-            "Cost Explorer request failed" +
-                (retries > 0 ? " after " + std::to_string(retries + 1) + " attempts"
-                             : std::string()) +
-                ": " + detail);
-      case Action::retry:
-        break;
+    const Action action =
+        next_action(options_.retry, answer.failure, retries, restarted, bad_response_retries);
+    if (action == Action::restart) {
+      PageResult out;
+      out.restart = true;
+      co_return out;
+    }
+    if (action == Action::fail) {
+      throw_request_failure(answer.failure, answer.detail, answer.access_key_id, retries);
     }
     const auto delay = backoff_delay(options_.retry, retries, options_.random());
     ++retries;
-    if (failure == FailureKind::bad_response) ++bad_response_retries;
+    if (answer.failure == FailureKind::bad_response) ++bad_response_retries;
     log::warn("Cost Explorer request failed; retrying",
-              {{"result", metric_result(failure)},
-               {"error", detail},
+              {{"result", metric_result(answer.failure)},
+               {"error", answer.detail},
                {"retry", retries},
                {"delay_ms", static_cast<std::int64_t>(delay.count())}});
     asio::steady_timer timer(executor_, delay);
     co_await timer.async_wait(asio::use_awaitable);
   }
+}
+
+asio::awaitable<CostExplorerClient::Answer> CostExplorerClient::send_signed(
+    const std::string& body) {
+  Answer answer;
+  Credentials creds;
+  try {
+    creds = co_await credentials_->get();
+  } catch (const CredentialError& e) {
+    throw CostExplorerError(CeErrorKind::credentials,
+                            std::string("no AWS credentials for Cost Explorer: ") + e.what());
+  }
+  net::Request req;
+  req.method(http::verb::post);
+  req.target(url_.target);
+  req.set(http::field::host, url_.host_header);
+  req.set(http::field::content_type, kCeContentType);
+  req.set("X-Amz-Target", kCeTarget);
+  req.body() = body;
+  sign(req, creds, config_.region, kCeService, options_.clock());
+  answer.access_key_id = creds.access_key_id;
+  wipe(creds);  // the secret lives no longer than the signing
+
+  const auto started = std::chrono::steady_clock::now();
+  const auto observe_duration = [&] {
+    metrics_.ce_request_duration().Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  };
+  ++requests_sent_;
+  try {
+    net::Response resp =
+        co_await http_->send(std::move(req), options_.request_timeout, config_.max_response_bytes);
+    observe_duration();
+    read_answer(resp, answer);
+  } catch (const net::TransportError& e) {
+    observe_duration();
+    answer.detail = e.what();
+    // Neither a certificate nor the size limit changes on a retry.
+    answer.failure =
+        (e.kind() == net::TransportErrorKind::tls || e.kind() == net::TransportErrorKind::too_large)
+            ? FailureKind::permanent_transport
+            : FailureKind::transport_error;
+    if (e.kind() == net::TransportErrorKind::too_large) answer.detail += " (max_response_bytes)";
+  }
+  co_return answer;
+}
+
+void CostExplorerClient::read_answer(net::Response& resp, Answer& answer) {
+  const auto status = static_cast<unsigned>(resp.result_int());
+  if (status / 100 == 2) {
+    try {
+      answer.page = parse_page(resp.body());
+      metrics_.ce_requests("success").Increment();
+      log::debug("Cost Explorer page received", {{"bytes", resp.body().size()},
+                                                 {"periods", answer.page->periods.size()},
+                                                 {"more", !answer.page->next_page_token.empty()}});
+    } catch (const ResponseError& e) {
+      answer.failure = FailureKind::bad_response;
+      answer.detail = e.what();
+    }
+    return;
+  }
+  auto header = resp.find("x-amzn-ErrorType");
+  answer.aws_error = parse_error(
+      status, header == resp.end() ? std::string_view{} : std::string_view(header->value()),
+      resp.body());
+  const AwsError& e = answer.aws_error;
+  answer.detail = "HTTP " + std::to_string(status) +
+                  (e.type.empty() ? std::string() : " " + e.type) +
+                  (e.message.empty() ? std::string() : ": " + e.message);
+  answer.failure = failure_kind(classify(e));
 }
 
 }  // namespace sab::aws

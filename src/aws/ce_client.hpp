@@ -80,7 +80,13 @@ class CostExplorerClient {
 
  private:
   struct PageResult;
+  struct Answer;
+  // One page: requests sent until one is answered with a page, retried as the policy says.
   boost::asio::awaitable<PageResult> request_page(const std::string& body, bool restarted);
+  // Signs the request with the current credentials, sends it once and reads the answer.
+  boost::asio::awaitable<Answer> send_signed(const std::string& body);
+  // A page from a 2xx answer, else the failure it means.
+  void read_answer(net::Response& resp, Answer& answer);
 
   boost::asio::any_io_executor executor_;
   config::Config config_;
