@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <utility>
 
 namespace sab::app {
 
@@ -26,91 +27,122 @@ std::string usage() {
          "delivered or the checkpoint could not be saved); 2 usage or config error.\n";
 }
 
+namespace {
+
+// "--name=value" is the option "--name" with an inline value; short options take none.
+struct Arg {
+  std::string_view name;
+  std::optional<std::string_view> inline_value;
+};
+
+Arg split_arg(std::string_view arg) {
+  if (arg.starts_with("--")) {
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      return {arg.substr(0, eq), arg.substr(eq + 1)};
+    }
+  }
+  return {arg, std::nullopt};
+}
+
+// The arguments not read yet: an option's value is its inline one, else the next argument.
+class ArgCursor {
+ public:
+  explicit ArgCursor(const std::vector<std::string_view>& args) : args_(args) {}
+  bool done() const { return next_ >= args_.size(); }
+  std::string_view take() { return args_[next_++]; }
+  std::optional<std::string_view> value(const Arg& arg) {
+    if (arg.inline_value) return arg.inline_value;
+    if (!done()) return take();
+    return std::nullopt;
+  }
+
+ private:
+  const std::vector<std::string_view>& args_;
+  std::size_t next_ = 0;
+};
+
+using DateOption = std::optional<std::chrono::sys_days> Options::*;
+
+constexpr std::pair<std::string_view, bool Options::*> kFlags[] = {
+    {"--once", &Options::once},
+    {"--dry-run", &Options::dry_run},
+    {"--check-config", &Options::check_config},
+    {"--version", &Options::version},
+    {"--help", &Options::help},
+    {"-h", &Options::help},
+};
+constexpr std::pair<std::string_view, DateOption> kDates[] = {
+    {"--date", &Options::date},
+    {"--from", &Options::from},
+    {"--to", &Options::to},
+};
+
+// Each reader below returns what is wrong with the option, empty when nothing.
+
+std::string read_flag(const Arg& arg, bool& out) {
+  if (arg.inline_value) return std::string(arg.name) + " takes no value";
+  out = true;
+  return {};
+}
+
+std::string read_date(ArgCursor& args, const Arg& arg, std::optional<std::chrono::sys_days>& out) {
+  const auto v = args.value(arg);
+  if (!v) return std::string(arg.name) + " needs a date (YYYY-MM-DD)";
+  if (out) return std::string(arg.name) + " given twice";
+  out = parse_date(*v);
+  if (!out) {
+    return std::string(arg.name) + ": not a valid date (YYYY-MM-DD): '" + std::string(*v) + "'";
+  }
+  return {};
+}
+
+std::string read_option(ArgCursor& args, Options& o) {
+  const std::string_view raw = args.take();
+  const Arg arg = split_arg(raw);
+  if (arg.name == "--config" || arg.name == "-c") {
+    const auto v = args.value(arg);
+    if (!v || v->empty()) return "--config needs a file name";
+    o.config_path = std::string(*v);
+    return {};
+  }
+  for (const auto& [name, member] : kFlags) {
+    if (arg.name == name) return read_flag(arg, o.*member);
+  }
+  for (const auto& [name, member] : kDates) {
+    if (arg.name == name) return read_date(args, arg, o.*member);
+  }
+  return "unknown argument '" + std::string(raw) + "'";
+}
+
+// Options each valid alone that do not go together.
+std::string combination_error(const Options& o) {
+  if (o.date && (o.from || o.to)) return "--date cannot be combined with --from/--to";
+  if (o.from.has_value() != o.to.has_value()) {
+    return o.from ? "--from needs --to" : "--to needs --from";
+  }
+  if (o.from && *o.from > *o.to) {
+    return "--from " + format_date(*o.from) + " is after --to " + format_date(*o.to);
+  }
+  if ((o.date || o.from) && !o.once) {
+    return "--date, --from and --to select days for --once; add --once";
+  }
+  if (o.check_config && (o.once || o.dry_run)) {
+    return "--check-config cannot be combined with --once or --dry-run";
+  }
+  return {};
+}
+
+}  // namespace
+
 ParseResult parse_args(const std::vector<std::string_view>& args) {
   ParseResult r;
-  auto& o = r.options;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    std::optional<std::string_view> inline_value;
-    if (arg.starts_with("--")) {
-      if (auto eq = arg.find('='); eq != std::string_view::npos) {
-        inline_value = arg.substr(eq + 1);
-        arg = arg.substr(0, eq);
-      }
-    }
-    auto value = [&]() -> std::optional<std::string_view> {
-      if (inline_value) return inline_value;
-      if (i + 1 < args.size()) return args[++i];
-      return std::nullopt;
-    };
-    auto date_value = [&](std::optional<std::chrono::sys_days>& out) {
-      auto v = value();
-      if (!v) {
-        r.error = std::string(arg) + " needs a date (YYYY-MM-DD)";
-        return false;
-      }
-      if (out) {
-        r.error = std::string(arg) + " given twice";
-        return false;
-      }
-      out = parse_date(*v);
-      if (!out) {
-        r.error = std::string(arg) + ": not a valid date (YYYY-MM-DD): '" + std::string(*v) + "'";
-        return false;
-      }
-      return true;
-    };
-    auto flag = [&](bool& out) {
-      if (inline_value) {
-        r.error = std::string(arg) + " takes no value";
-        return false;
-      }
-      out = true;
-      return true;
-    };
-
-    bool ok = true;
-    if (arg == "--config" || arg == "-c") {
-      auto v = value();
-      if (!v || v->empty()) {
-        r.error = "--config needs a file name";
-        return r;
-      }
-      o.config_path = std::string(*v);
-    } else if (arg == "--once") {
-      ok = flag(o.once);
-    } else if (arg == "--dry-run") {
-      ok = flag(o.dry_run);
-    } else if (arg == "--check-config") {
-      ok = flag(o.check_config);
-    } else if (arg == "--version") {
-      ok = flag(o.version);
-    } else if (arg == "--help" || arg == "-h") {
-      ok = flag(o.help);
-    } else if (arg == "--date") {
-      ok = date_value(o.date);
-    } else if (arg == "--from") {
-      ok = date_value(o.from);
-    } else if (arg == "--to") {
-      ok = date_value(o.to);
-    } else {
-      r.error = "unknown argument '" + std::string(args[i]) + "'";
-      return r;
-    }
-    if (!ok) return r;
+  for (ArgCursor cursor(args); !cursor.done();) {
+    r.error = read_option(cursor, r.options);
+    if (!r.error.empty()) return r;
   }
-  if (o.help || o.version) return r;
-  if (o.date && (o.from || o.to)) {
-    r.error = "--date cannot be combined with --from/--to";
-  } else if (o.from.has_value() != o.to.has_value()) {
-    r.error = o.from ? "--from needs --to" : "--to needs --from";
-  } else if (o.from && *o.from > *o.to) {
-    r.error = "--from " + format_date(*o.from) + " is after --to " + format_date(*o.to);
-  } else if ((o.date || o.from) && !o.once) {
-    r.error = "--date, --from and --to select days for --once; add --once";
-  } else if (o.check_config && (o.once || o.dry_run)) {
-    r.error = "--check-config cannot be combined with --once or --dry-run";
-  }
+  // --help and --version ignore the rest.
+  if (r.options.help || r.options.version) return r;
+  r.error = combination_error(r.options);
   return r;
 }
 
