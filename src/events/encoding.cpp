@@ -53,13 +53,136 @@ bool read_string(simdjson::ondemand::value& value, std::string& out, std::string
   return true;
 }
 
+// What parse_object has seen of the event besides its Event fields.
+struct Seen {
+  bool specversion = false;
+  bool data = false;
+  bool data_is_string = false;
+  std::string data_string;  // a string `data`, unescaped
+};
+
+// The Event field a string attribute goes to, nullptr when `name` is not one.
+std::string* string_attribute(Event& event, std::string_view name) {
+  if (name == "id") return &event.id;
+  if (name == "source") return &event.source;
+  if (name == "type") return &event.type;
+  if (name == "subject") return &event.subject;
+  if (name == "time") return &event.time;
+  if (name == "datacontenttype") return &event.datacontenttype;
+  return nullptr;
+}
+
+bool read_specversion(simdjson::ondemand::value& value, std::string& error) {
+  std::string version;
+  if (!read_string(value, version, "specversion", error)) return false;
+  if (version != kSpecVersion) {
+    error = "unsupported specversion '" + version + "'";
+    return false;
+  }
+  return true;
+}
+
+bool read_estimated(simdjson::ondemand::value& value, bool& out, std::string& error) {
+  bool b = false;
+  if (value.get_bool().get(b) != simdjson::SUCCESS) {
+    error = "attribute 'estimated' is not a JSON boolean";
+    return false;
+  }
+  out = b;
+  return true;
+}
+
+// The JSON text of a scalar `data`, validated; a string is also kept unescaped in `seen`.
+simdjson::error_code scalar_data(simdjson::ondemand::value& value, json_type type,
+                                 std::string_view& raw, Seen& seen) {
+  raw = trim_right(value.raw_json_token());
+  if (type == json_type::string) {
+    std::string_view s;
+    const auto ec = value.get_string().get(s);
+    if (!ec) seen.data_string.assign(s);
+    seen.data_is_string = true;
+    return ec;
+  }
+  if (type == json_type::number) {
+    double ignored = 0;
+    return value.get_double().get(ignored);
+  }
+  if (type == json_type::boolean) {
+    bool ignored = false;
+    return value.get_bool().get(ignored);
+  }
+  return value.is_null() ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
+}
+
+// `data` is kept as the JSON text it was sent as.
+bool read_data(simdjson::ondemand::value& value, Event& out, Seen& seen, std::string& error) {
+  json_type type;
+  if (value.type().get(type) != simdjson::SUCCESS) {
+    error = "invalid JSON in 'data'";
+    return false;
+  }
+  std::string_view raw;
+  simdjson::error_code ec = simdjson::SUCCESS;
+  if (type == json_type::object) {
+    simdjson::ondemand::object o;
+    ec = value.get_object().get(o);
+    if (!ec) ec = o.raw_json().get(raw);
+  } else if (type == json_type::array) {
+    simdjson::ondemand::array a;
+    ec = value.get_array().get(a);
+    if (!ec) ec = a.raw_json().get(raw);
+  } else {
+    ec = scalar_data(value, type, raw, seen);
+  }
+  if (ec != simdjson::SUCCESS) {
+    error = "invalid JSON in 'data': " + std::string(simdjson::error_message(ec));
+    return false;
+  }
+  out.data.assign(trim_right(raw));
+  seen.data = true;
+  return true;
+}
+
+bool read_attribute(const std::string& name, simdjson::ondemand::value& value, Event& out,
+                    Seen& seen, std::string& error) {
+  if (std::string* field = string_attribute(out, name)) {
+    return read_string(value, *field, name, error);
+  }
+  if (name == "specversion") {
+    if (!read_specversion(value, error)) return false;
+    seen.specversion = true;
+    return true;
+  }
+  if (name == "estimated") return read_estimated(value, out.estimated, error);
+  if (name == "data") return read_data(value, out, seen, error);
+  if (name == "data_base64") {
+    error = "'data_base64' is not supported";
+    return false;
+  }
+  // Unknown extension attributes: the iteration skips their values.
+  return true;
+}
+
+bool check_required(const Event& event, const Seen& seen, std::string& error) {
+  if (!seen.specversion) {
+    error = "missing attribute 'specversion'";
+    return false;
+  }
+  for (auto [name, v] : {std::pair<std::string_view, const std::string*>{"id", &event.id},
+                         {"source", &event.source},
+                         {"type", &event.type}}) {
+    if (v->empty()) {
+      error = "missing attribute '" + std::string(name) + "'";
+      return false;
+    }
+  }
+  return true;
+}
+
 bool parse_object(simdjson::ondemand::object object, Event& out, std::string& error) {
   out = Event{};
   out.datacontenttype.clear();
-  bool have_specversion = false;
-  bool have_data = false;
-  bool data_is_string = false;
-  std::string data_string;
+  Seen seen;
   for (auto field_result : object) {
     simdjson::ondemand::field field;
     if (std::move(field_result).get(field) != simdjson::SUCCESS) {
@@ -73,94 +196,13 @@ bool parse_object(simdjson::ondemand::object object, Event& out, std::string& er
     }
     const std::string name(key);  // the key view dies with the next string read
     simdjson::ondemand::value value = field.value();
-    if (name == "specversion") {
-      std::string version;
-      if (!read_string(value, version, name, error)) return false;
-      if (version != kSpecVersion) {
-        error = "unsupported specversion '" + version + "'";
-        return false;
-      }
-      have_specversion = true;
-    } else if (name == "id") {
-      if (!read_string(value, out.id, name, error)) return false;
-    } else if (name == "source") {
-      if (!read_string(value, out.source, name, error)) return false;
-    } else if (name == "type") {
-      if (!read_string(value, out.type, name, error)) return false;
-    } else if (name == "subject") {
-      if (!read_string(value, out.subject, name, error)) return false;
-    } else if (name == "time") {
-      if (!read_string(value, out.time, name, error)) return false;
-    } else if (name == "datacontenttype") {
-      if (!read_string(value, out.datacontenttype, name, error)) return false;
-    } else if (name == "estimated") {
-      bool b = false;
-      if (value.get_bool().get(b) != simdjson::SUCCESS) {
-        error = "attribute 'estimated' is not a JSON boolean";
-        return false;
-      }
-      out.estimated = b;
-    } else if (name == "data") {
-      json_type type;
-      if (value.type().get(type) != simdjson::SUCCESS) {
-        error = "invalid JSON in 'data'";
-        return false;
-      }
-      std::string_view raw;
-      simdjson::error_code ec = simdjson::SUCCESS;
-      if (type == json_type::object) {
-        simdjson::ondemand::object o;
-        ec = value.get_object().get(o);
-        if (!ec) ec = o.raw_json().get(raw);
-      } else if (type == json_type::array) {
-        simdjson::ondemand::array a;
-        ec = value.get_array().get(a);
-        if (!ec) ec = a.raw_json().get(raw);
-      } else {
-        raw = trim_right(value.raw_json_token());
-        if (type == json_type::string) {
-          std::string_view s;
-          ec = value.get_string().get(s);
-          if (!ec) data_string.assign(s);
-          data_is_string = true;
-        } else if (type == json_type::number) {
-          double ignored = 0;
-          ec = value.get_double().get(ignored);
-        } else if (type == json_type::boolean) {
-          bool ignored = false;
-          ec = value.get_bool().get(ignored);
-        } else if (!value.is_null()) {
-          ec = simdjson::INCORRECT_TYPE;
-        }
-      }
-      if (ec != simdjson::SUCCESS) {
-        error = "invalid JSON in 'data': " + std::string(simdjson::error_message(ec));
-        return false;
-      }
-      out.data.assign(trim_right(raw));
-      have_data = true;
-    } else if (name == "data_base64") {
-      error = "'data_base64' is not supported";
-      return false;
-    } else {
-      // Unknown extension attributes: the iteration skips their values.
-    }
+    if (!read_attribute(name, value, out, seen, error)) return false;
   }
-  if (!have_specversion) {
-    error = "missing attribute 'specversion'";
-    return false;
-  }
-  for (auto [name, v] : {std::pair<std::string_view, const std::string*>{"id", &out.id},
-                         {"source", &out.source},
-                         {"type", &out.type}}) {
-    if (v->empty()) {
-      error = "missing attribute '" + std::string(name) + "'";
-      return false;
-    }
-  }
-  if (have_data && data_is_string && !out.datacontenttype.empty() &&
+  if (!check_required(out, seen, error)) return false;
+  // A string `data` of a non-JSON content type is that text, not JSON.
+  if (seen.data && seen.data_is_string && !out.datacontenttype.empty() &&
       !is_json_content_type(out.datacontenttype)) {
-    out.data = std::move(data_string);
+    out.data = std::move(seen.data_string);
   }
   return true;
 }
