@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Configures and builds into build/ (or $BUILD_DIR); extra arguments go to cmake's configure step.
+# Configures and builds with a CMake preset (CMakePresets.json): `ci` by default (the release
+# build of the test command, warnings as errors, in build/), `dev`, `asan` or `fuzz`. Extra
+# arguments go to cmake's configure step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build_dir=${BUILD_DIR:-build}
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} "$@" >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
+preset=${1:-ci}
+shift || true
+cmake --preset "$preset" "$@" >/dev/null
+cmake --build --preset "$preset" -j"$(nproc)"

@@ -12,6 +12,7 @@ packages=(
   openssl curl python3 nodejs npm prometheus yamllint docker-compose
   clang libclang-rt-14-dev
   nginx-light wrk gnuplot-nox
+  clang-format clang-tidy flake8 shellcheck
 )
 
 missing=()

@@ -24,7 +24,9 @@ def report(data, path, title):
                                 "--stdio", "--percent-limit", "0.7"], capture_output=True, text=True)
     by_dso = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso", "--stdio"],
                             capture_output=True, text=True)
-    keep = lambda text: "\n".join(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+    def keep(text):
+        return "\n".join(line for line in text.splitlines() if line.strip() and not line.startswith("#"))
     with open(path, "w") as f:
         f.write(f"{title}\n\nby shared object:\n{keep(by_dso.stdout)}\n\nby symbol (self time >= 0.7%):\n"
                 f"{keep(by_symbol.stdout)}\n")

@@ -8,7 +8,7 @@
 #   bash bench/run.sh --no-build ...   # the binaries of the build dir as they are
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build_dir=build-bench
+build_dir="build-bench"
 build=yes
 args=()
 while [ $# -gt 0 ]; do

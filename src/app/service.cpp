@@ -32,6 +32,7 @@ class Scheduler {
         persist_(persist),
         timer_(runtime.io()) {}
 
+  // NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
   asio::awaitable<void> run() {
     const auto& config = runtime_.config();
     co_await check_credentials();
@@ -159,7 +160,7 @@ int run_service(const config::Config& config, const Options& options) {
   asio::steady_timer shutdown_deadline(io);
   bool done = false;
   int exit_code = 0;
-  asio::co_spawn(io, scheduler.run(), [&](std::exception_ptr e) {
+  asio::co_spawn(io, scheduler.run(), [&](const std::exception_ptr& e) {
     common::log_task_failure("scheduler", e,
                              [&] { metrics.task_failures("scheduler").Increment(); });
     // The loop ends only on shutdown (or a failure, counted above): the rest goes with it.
@@ -191,7 +192,7 @@ int run_service(const config::Config& config, const Options& options) {
           log::error("work still running after the shutdown timeout; exiting without it");
           io.stop();
         },
-        [&](std::exception_ptr e) {
+        [&](const std::exception_ptr& e) {
           common::log_task_failure("shutdown", e,
                                    [&] { metrics.task_failures("shutdown").Increment(); });
         });
@@ -209,7 +210,7 @@ int run_service(const config::Config& config, const Options& options) {
         if (ec || done) co_return;
         shut_down(signal == SIGTERM ? "SIGTERM" : "SIGINT");
       },
-      [&](std::exception_ptr e) {
+      [&](const std::exception_ptr& e) {
         common::log_task_failure("signals", e,
                                  [&] { metrics.task_failures("signals").Increment(); });
       });

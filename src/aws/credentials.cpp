@@ -78,6 +78,7 @@ std::string env_or(const config::Env& env, std::string_view name, std::string fa
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
 std::optional<Credentials> parse_shared_credentials(std::string_view ini,
                                                     std::string_view profile) {
   std::optional<Credentials> found;
@@ -122,6 +123,7 @@ std::optional<Credentials> parse_shared_credentials(std::string_view ini,
   return found;
 }
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
 SourceChoice choose_source(const config::Config& config, const config::Env& env,
                            const FileReader& read_file) {
   SourceChoice out;

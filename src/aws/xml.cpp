@@ -5,6 +5,7 @@
 namespace sab::aws {
 namespace {
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
 std::string xml_unescape(std::string_view s) {
   std::string out;
   out.reserve(s.size());

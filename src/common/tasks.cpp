@@ -6,7 +6,7 @@
 
 namespace sab::common {
 
-std::string describe(std::exception_ptr e) {
+std::string describe(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
   } catch (const std::exception& ex) {
@@ -16,7 +16,7 @@ std::string describe(std::exception_ptr e) {
   }
 }
 
-bool log_task_failure(std::string_view task, std::exception_ptr e,
+bool log_task_failure(std::string_view task, const std::exception_ptr& e,
                       const std::function<void()>& count) {
   if (!e) return false;
   log::error("task failed", {{"task", task}, {"error", describe(e)}});

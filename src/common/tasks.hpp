@@ -16,11 +16,11 @@ namespace sab::common {
 inline constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
 
 // The message of a task's exception ("unknown error" when it is no std::exception).
-std::string describe(std::exception_ptr e);
+std::string describe(const std::exception_ptr& e);
 
 // For co_spawn completion handlers: when `e` holds an exception, logs it with the task's name,
 // runs `count` (e.g. a failure counter) and returns true.
-bool log_task_failure(std::string_view task, std::exception_ptr e,
+bool log_task_failure(std::string_view task, const std::exception_ptr& e,
                       const std::function<void()>& count = {});
 
 }  // namespace sab::common

@@ -3,6 +3,7 @@
 namespace sab::net {
 namespace http = boost::beast::http;
 
+// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
 ServerResponse route(const ServerRequest& req, const ServerHandlers& handlers) {
   ServerResponse res;
   res.version(req.version());

@@ -92,7 +92,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         socket.close(ignored);
         continue;
       }
-      asio::co_spawn(io, session(std::move(socket)), [this, self](std::exception_ptr e) {
+      asio::co_spawn(io, session(std::move(socket)), [this, self](const std::exception_ptr& e) {
         common::log_task_failure("http_server", e, handlers.task_failed);
       });
     }
@@ -127,7 +127,7 @@ void HttpServer::start() {
   if (!ec) d.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::system_error(ec, "listen on " + where);
   auto self = impl_;
-  asio::co_spawn(d.io, d.accept_loop(), [self](std::exception_ptr e) {
+  asio::co_spawn(d.io, d.accept_loop(), [self](const std::exception_ptr& e) {
     common::log_task_failure("http_server", e, self->handlers.task_failed);
   });
 }

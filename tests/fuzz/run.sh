@@ -24,7 +24,11 @@ if ! command -v clang++ >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux
   exit 2
 fi
 if [ ! -f "$build/build.ninja" ]; then
-  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DSAB_FUZZ=ON -DSAB_BUILD_TESTS=OFF >/dev/null
+  if [ "$build" = build-fuzz ]; then
+    cmake --preset fuzz >/dev/null
+  else
+    CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DSAB_FUZZ=ON -DSAB_BUILD_TESTS=OFF >/dev/null
+  fi
 fi
 cmake --build "$build" -j2 --target fuzz
 

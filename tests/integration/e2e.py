@@ -27,7 +27,7 @@ def utc_today():
 def start_moto(procs, tmp):
     """moto with SigV4 verification after the IAM bootstrap; returns (url, key id, secret)."""
     try:
-        import boto3  # noqa: F401
+        import boto3
     except ImportError:
         require(False, "python module boto3")
     port = free_port()
@@ -39,7 +39,6 @@ def start_moto(procs, tmp):
     log.close()
     wait_for_port(port, timeout=60, proc=proc)
     url = f"http://127.0.0.1:{port}"
-    import boto3
     iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1",
                        aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
     iam.create_user(UserName="billing")

@@ -118,9 +118,10 @@ log: {{format: json}}
 
     def test_every_mode_arrives_with_the_right_ca(self):
         require(BINARY and os.path.exists(BINARY), "the built binary (SAB_BINARY)")
-        for mode, requests, content_type in (("binary", SERVICES, "application/json"),
-                                              ("structured", SERVICES, "application/cloudevents+json;"),
-                                              ("batch", -(-SERVICES // 5), "application/cloudevents-batch+json")):
+        modes = (("binary", SERVICES, "application/json"),
+                 ("structured", SERVICES, "application/cloudevents+json;"),
+                 ("batch", -(-SERVICES // 5), "application/cloudevents-batch+json"))
+        for mode, requests, content_type in modes:
             with self.subTest(mode=mode):
                 before = len(self.access_lines("localhost"))
                 r, checkpoint = self.run_once("localhost", "ca1", mode)

@@ -321,9 +321,12 @@ class Schemas(unittest.TestCase):
             "unknown secretKeyRef field": broken(deployment, lambda d: c(d)["env"].append(
                 {"name": "X", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k", "optinal": True}}})),
             "container without a name": broken(deployment, lambda d: c(d).pop("name")),
-            "probe port not a string or number": broken(deployment, lambda d: c(d)["livenessProbe"]["httpGet"].__setitem__("port", [8080])),
-            "ServiceMonitor unknown endpoint field": broken(monitor, lambda d: d["spec"]["endpoints"][0].__setitem__("pth", "/metrics")),
-            "ServiceMonitor bad interval": broken(monitor, lambda d: d["spec"]["endpoints"][0].__setitem__("interval", "thirty seconds")),
+            "probe port not a string or number": broken(
+                deployment, lambda d: c(d)["livenessProbe"]["httpGet"].__setitem__("port", [8080])),
+            "ServiceMonitor unknown endpoint field": broken(
+                monitor, lambda d: d["spec"]["endpoints"][0].__setitem__("pth", "/metrics")),
+            "ServiceMonitor bad interval": broken(
+                monitor, lambda d: d["spec"]["endpoints"][0].__setitem__("interval", "thirty seconds")),
             "a kind without a schema": {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}},
         }
         report = validate(yaml.safe_dump_all(cases.values()))

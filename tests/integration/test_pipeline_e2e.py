@@ -2,7 +2,6 @@
 CloudEvents receiver, in each delivery mode; nothing lost when the receiver is down or the
 process is killed; restatement; graceful shutdown."""
 import datetime as dt
-import json
 import os
 import signal
 import time
@@ -154,7 +153,7 @@ class EndToEnd(ServiceTestCase):
         tomorrow = self.today + dt.timedelta(days=1)
         env = dict(self.env, SAB_FAKE_NOW=f"{tomorrow.isoformat()}T00:00:30Z")
         svc = self.procs.start([BINARY, "--config", cfg], env=env)
-        got = receiver.wait_for(2)
+        receiver.wait_for(2)
         time.sleep(1)
         events = receiver.received()["events"]
         svc.send_signal(signal.SIGTERM)

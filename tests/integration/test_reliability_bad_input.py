@@ -363,9 +363,10 @@ class FullDisk(ServiceTestCase):
         self.assertEqual(case.checkpoint(), YESTERDAY)
         self.assertEqual(sorted(set(sink.subjects)), sorted(f"{YESTERDAY}/{s}" for s in SERVICES))
         case.stop()
-        print("FULL-DISK-RESULT " + json.dumps({"method": method,
-                                                 "error": failed[-1]["error"].replace(state_dir, "<state_dir>"),
-                                                 "readyz": reason.strip().replace(state_dir, "<state_dir>")}),
+        print("FULL-DISK-RESULT " + json.dumps({
+            "method": method,
+            "error": failed[-1]["error"].replace(state_dir, "<state_dir>"),
+            "readyz": reason.strip().replace(state_dir, "<state_dir>")}),
               flush=True)
 
     def run_once(self, case, env):
@@ -402,8 +403,9 @@ class FullDisk(ServiceTestCase):
         self.assertEqual(case.checkpoint(), YESTERDAY)
         self.assertEqual(len(sink.subjects), 2 * len(SERVICES))
         self.assertEqual(sorted(set(sink.subjects)), sorted(f"{YESTERDAY}/{s}" for s in SERVICES))
-        print("FULL-DISK-ONCE-RESULT " + json.dumps({"method": method, "exit_codes": [1, code],
-                                                      "error": unsaved[-1]["error"].replace(case.state_dir, "<state_dir>")}),
+        print("FULL-DISK-ONCE-RESULT " + json.dumps({
+            "method": method, "exit_codes": [1, code],
+            "error": unsaved[-1]["error"].replace(case.state_dir, "<state_dir>")}),
               flush=True)
 
 

@@ -192,7 +192,7 @@ log: {{level: debug, format: {fmt}}}
             del self.env[k]
         # Text log format too.
         self.run_binary("once, text logs", ["--config", self.config("text.yml", fmt="text"), "--once",
-                                     "--date", "2024-03-08"], 0)
+                                            "--date", "2024-03-08"], 0)
         # The sink refuses every event (400): all go to the dead-letter file.
         self.receiver.control(fail=100, status=400)
         self.run_binary("dead letters", ["--config", cfg, "--once", "--date", "2024-03-07"], 1)

@@ -15,7 +15,7 @@ ServerResponse call(http::verb method, std::string target, ServerHandlers handle
 TEST_CASE("routes: the three endpoints, 404 and 405") {
   std::vector<std::string> counted;
   ServerHandlers h{[] { return std::string("m 1\n"); }, [] { return std::string(); },
-                   [&](std::string_view p) { counted.emplace_back(p); }};
+                   [&](std::string_view p) { counted.emplace_back(p); }, nullptr};
   CHECK(call(http::verb::get, "/healthz", h).result() == http::status::ok);
   CHECK(call(http::verb::get, "/readyz", h).body() == "ready\n");
   auto metrics = call(http::verb::get, "/metrics?x=1", h);
@@ -33,7 +33,8 @@ TEST_CASE("routes: the three endpoints, 404 and 405") {
 }
 
 TEST_CASE("routes: not ready answers 503 with a one-line reason") {
-  ServerHandlers h{nullptr, [] { return std::string("last pull failed:\nthrottled"); }, nullptr};
+  ServerHandlers h{nullptr, [] { return std::string("last pull failed:\nthrottled"); }, nullptr,
+                   nullptr};
   auto res = call(http::verb::get, "/readyz", h);
   CHECK(res.result() == http::status::service_unavailable);
   CHECK(res.body() == "last pull failed: throttled\n");
