@@ -31,7 +31,7 @@ struct DelivererOptions {
   unsigned max_attempts = 0;          // per request; 0 = until delivered or stopped
   std::string state_dir = "./state";  // dead-letter.jsonl lives here
   BackoffPolicy backoff;
-  std::uint64_t response_body_limit = 1024 * 1024;
+  std::uint64_t response_body_limit = std::uint64_t{1024} * 1024;
 
   static DelivererOptions from_config(const config::Config& config);
 };

@@ -384,7 +384,10 @@ bool parse_batch(std::string_view json, std::vector<Event>& out, std::string& er
     }
     Event event;
     if (!parse_object(object, event, error)) {
-      error = "batch element " + std::to_string(out.size()) + ": " + error;
+      std::string where = "batch element ";
+      where += std::to_string(out.size());
+      where += ": ";
+      error.insert(0, where);
       return false;
     }
     out.push_back(std::move(event));

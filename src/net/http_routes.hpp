@@ -21,7 +21,7 @@ struct ServerHandlers {
   std::function<void()> task_failed;
 };
 
-inline constexpr std::size_t kMaxRequestHeaderBytes = 8 * 1024;
+inline constexpr std::size_t kMaxRequestHeaderBytes = std::size_t{8} * 1024;
 
 using ServerRequest = boost::beast::http::request<boost::beast::http::empty_body>;
 using ServerResponse = boost::beast::http::response<boost::beast::http::string_body>;

@@ -27,7 +27,6 @@ import datetime as dt
 import io
 import json
 import os
-import re
 import shutil
 import stat
 import subprocess
