@@ -798,7 +798,7 @@ def markdown(bench, machine, plotted):
                 out.append(f"| {k} | {x} | {se} | {fmt(m)} | {fmt(lo)} | {fmt(hi)} |")
             if plotted:
                 out += ["", "![events/s against connections and batch size](benchmarks.png)"]
-    for extra in ("optimizations.md", "profile.md"):
+    for extra in ("optimizations.md", "profile.md", "image.md"):
         path = os.path.join(HERE, extra)
         if os.path.exists(path):
             out += ["", open(path).read().strip()]
