@@ -14,25 +14,6 @@
 
 using namespace sab;
 
-namespace {
-
-// The config's log settings onto the logger's own levels (the logger sits below config).
-log::Level log_level(config::LogLevel level) {
-  switch (level) {
-    case config::LogLevel::debug:
-      return log::Level::debug;
-    case config::LogLevel::info:
-      return log::Level::info;
-    case config::LogLevel::warn:
-      return log::Level::warn;
-    case config::LogLevel::error:
-      return log::Level::error;
-  }
-  return log::Level::info;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   // A closed stdout (`--dry-run | head -1`) is an error the dry run reports, not a fatal signal.
   std::signal(SIGPIPE, SIG_IGN);
@@ -70,9 +51,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  log::configure(log_level(config.log_level), config.log_format == config::LogFormat::json
-                                                  ? log::Format::json
-                                                  : log::Format::text);
+  log::configure(config::to_log_level(config.log_level), config::to_log_format(config.log_format));
   for (const auto& secret : config::secret_values(config))
     log::add_secret(secret);
 

@@ -723,17 +723,25 @@ std::string_view to_string(DeliveryMode m) {
 }
 
 std::string_view to_string(LogLevel l) {
+  return log::to_string(to_log_level(l));
+}
+
+log::Level to_log_level(LogLevel l) {
   switch (l) {
     case LogLevel::debug:
-      return "debug";
+      return log::Level::debug;
     case LogLevel::info:
-      return "info";
+      return log::Level::info;
     case LogLevel::warn:
-      return "warn";
+      return log::Level::warn;
     case LogLevel::error:
-      return "error";
+      return log::Level::error;
   }
-  return "info";
+  return log::Level::info;
+}
+
+log::Format to_log_format(LogFormat f) {
+  return f == LogFormat::json ? log::Format::json : log::Format::text;
 }
 
 std::string_view to_string(LogFormat f) {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/log.hpp"
 #include "config/defaults.hpp"
 
 namespace sab::config {
@@ -115,5 +116,8 @@ std::string_view to_string(Granularity);
 std::string_view to_string(DeliveryMode);
 std::string_view to_string(LogLevel);
 std::string_view to_string(LogFormat);
+// The config's log settings onto the logger's own (common sits below config).
+log::Level to_log_level(LogLevel level);
+log::Format to_log_format(LogFormat format);
 
 }  // namespace sab::config

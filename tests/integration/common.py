@@ -146,3 +146,37 @@ class RecordingSink:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+NGINX_CONF = """daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  log_format lines '{log_format}';
+  access_log {prefix}/access.log lines;
+  client_body_temp_path {prefix}/body;
+  proxy_temp_path {prefix}/proxy;
+  fastcgi_temp_path {prefix}/fastcgi;
+  uwsgi_temp_path {prefix}/uwsgi;
+  scgi_temp_path {prefix}/scgi;
+  server {{
+{server}
+  }}
+}}
+"""
+
+
+def start_nginx(procs, prefix, port, log_format, server):
+    """Debian's nginx on 127.0.0.1:`port` in a folder of its own (no system files): `server` is
+    the body of its one server block (listen line included), `log_format` its access log line.
+    Returns the path of the access log."""
+    os.makedirs(prefix)
+    conf = os.path.join(prefix, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(prefix=prefix, log_format=log_format, server=server))
+    proc = procs.start(["nginx", "-p", prefix, "-c", conf, "-e", os.path.join(prefix, "error.log")],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, proc=proc)
+    return os.path.join(prefix, "access.log")

@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,35 +17,19 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
 import seed_moto  # noqa: E402
-from common import BINARY, Processes, ServiceTestCase, free_port, main, require, wait_for_port, write_config  # noqa: E402
+from common import (BINARY, Processes, ServiceTestCase, free_port, main, require, start_nginx,  # noqa: E402
+                    wait_for_port, write_config)
 
 SERVICES = ["Amazon Simple Storage Service", "AWS Lambda", 'Quote "double"', "Café – Zürich",
             "Percent 100% %41", "Amazon DynamoDB", "Amazon Route 53"]
 
-NGINX_CONF = """daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  log_format hops '$status $request_method $request_uri';
-  access_log {prefix}/access.log hops;
-  client_body_temp_path {prefix}/body;
-  proxy_temp_path {prefix}/proxy;
-  fastcgi_temp_path {prefix}/fastcgi;
-  uwsgi_temp_path {prefix}/uwsgi;
-  scgi_temp_path {prefix}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
+NGINX_SERVER = """    listen 127.0.0.1:{port};
     absolute_redirect off;  # relative Locations stay relative
     location = /r307 {{ return 307 http://127.0.0.1:{receiver}/via307; }}
     location = /r308 {{ return 308 http://127.0.0.1:{receiver}/via308; }}
     location = /relative {{ return 307 /r308; }}
     location = /r302 {{ return 302 http://127.0.0.1:{receiver}/via302; }}
-    location = /loop {{ return 307 /loop; }}
-  }}
-}}
-"""
+    location = /loop {{ return 307 /loop; }}"""
 
 
 class DeliveryRedirects(ServiceTestCase):
@@ -63,18 +46,11 @@ class DeliveryRedirects(ServiceTestCase):
             seed_moto.seed(cls.moto_url, e2e.result_pages(
                 [(cls.day, [e2e.group(s, f"{n}.5") for n, s in enumerate(SERVICES)])], page_size=100))
             cls.receiver = e2e.Receiver(cls.procs_class).start()
-            prefix = os.path.join(cls.dir, "nginx")
-            os.makedirs(prefix)
             cls.nginx_port = free_port()
-            conf = os.path.join(prefix, "nginx.conf")
-            with open(conf, "w") as f:
-                f.write(NGINX_CONF.format(prefix=prefix, port=cls.nginx_port,
-                                          receiver=cls.receiver.port))
-            proc = cls.procs_class.start(["nginx", "-p", prefix, "-c", conf, "-e",
-                                          os.path.join(prefix, "error.log")],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            wait_for_port(cls.nginx_port, proc=proc)
-            cls.access_log = os.path.join(prefix, "access.log")
+            cls.access_log = start_nginx(
+                cls.procs_class, os.path.join(cls.dir, "nginx"), cls.nginx_port,
+                "$status $request_method $request_uri",
+                NGINX_SERVER.format(port=cls.nginx_port, receiver=cls.receiver.port))
         except BaseException:
             cls.procs_class.stop_all()
             shutil.rmtree(cls.dir, ignore_errors=True)

@@ -15,7 +15,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
-from common import BINARY, Processes, ServiceTestCase, free_port, main, require, wait_for_port, write_config  # noqa: E402
+from common import (BINARY, Processes, ServiceTestCase, free_port, main, require, start_nginx,  # noqa: E402
+                    wait_for_port, write_config)
 from test_aws_tls import make_ca, make_leaf  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -23,27 +24,10 @@ SERVICES = 17  # ce_fake's default: one event per service and day
 NOW = "2024-03-10T03:00:00Z"
 DAY = "2024-03-09"
 
-NGINX_CONF = """daemon off;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  log_format events '$status $http_ce_id $content_type $request_length';
-  access_log {prefix}/access.log events;
-  client_body_temp_path {prefix}/body;
-  proxy_temp_path {prefix}/proxy;
-  fastcgi_temp_path {prefix}/fastcgi;
-  uwsgi_temp_path {prefix}/uwsgi;
-  scgi_temp_path {prefix}/scgi;
-  server {{
-    listen 127.0.0.1:{port} ssl;
+NGINX_SERVER = """    listen 127.0.0.1:{port} ssl;
     ssl_certificate {cert};
     ssl_certificate_key {key};
-    location / {{ return 202; }}
-  }}
-}}
-"""
+    location / {{ return 202; }}"""
 
 
 class DeliveryOverTls(ServiceTestCase):
@@ -65,19 +49,12 @@ class DeliveryOverTls(ServiceTestCase):
             wait_for_port(cls.ce_port)
             cls.nginx = {}
             for name in ("localhost", "other"):
-                prefix = os.path.join(cls.dir, "nginx-" + name)
-                os.makedirs(prefix)
                 port = free_port()
-                conf = os.path.join(prefix, "nginx.conf")
-                with open(conf, "w") as f:
-                    f.write(NGINX_CONF.format(prefix=prefix, port=port,
-                                              cert=os.path.join(cls.dir, name + ".pem"),
-                                              key=os.path.join(cls.dir, name + ".key")))
-                proc = cls.procs_class.start(["nginx", "-p", prefix, "-c", conf, "-e",
-                                              os.path.join(prefix, "error.log")],
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                wait_for_port(port, proc=proc)
-                cls.nginx[name] = (port, os.path.join(prefix, "access.log"))
+                server = NGINX_SERVER.format(port=port, cert=os.path.join(cls.dir, name + ".pem"),
+                                             key=os.path.join(cls.dir, name + ".key"))
+                access_log = start_nginx(cls.procs_class, os.path.join(cls.dir, "nginx-" + name), port,
+                                         "$status $http_ce_id $content_type $request_length", server)
+                cls.nginx[name] = (port, access_log)
         except BaseException:
             cls.procs_class.stop_all()
             raise
