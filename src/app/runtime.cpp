@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "aws/credential_chain.hpp"
 #include "common/log.hpp"
 #include "delivery/deliverer.hpp"
 #include "delivery/dry_run.hpp"

@@ -9,6 +9,8 @@
 #include <boost/asio/io_context.hpp>
 #include <map>
 
+#include "aws/credential_chain.hpp"
+#include "aws/sts.hpp"
 #include "aws/xml.hpp"
 #include "metrics/metrics.hpp"
 

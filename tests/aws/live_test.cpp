@@ -20,6 +20,7 @@
 #include <iostream>
 
 #include "aws/ce_client.hpp"
+#include "aws/credential_chain.hpp"
 #include "aws/credentials.hpp"
 #include "common/dates.hpp"
 #include "common/json.hpp"
