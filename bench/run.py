@@ -757,7 +757,7 @@ def markdown(bench, machine, plotted):
                     f"{bench.extra.get('codec', {}).get('mb', 0):.1f} MB in "
                     f"{bench.extra.get('codec', {}).get('pages', '?')} pages of {s['page_size']} groups, five cost "
                     "metrics) through `aws::parse_page`, `events::make_events` and "
-                    "`events::encode_structured` (`bench_codec`). Ceiling: simdjson On-Demand "
+                    "`events::write_http_request` in structured mode (`bench_codec`). Ceiling: simdjson On-Demand "
                     "walking the same pages and reading every key, amount and unit. Baseline: "
                     "`json.loads` + the same mapping (same ids) + `json.dumps` (`py_codec.py`). MB/s "
                     "of page bytes in."),

@@ -20,6 +20,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/http_header.hpp"
 #include "config/units.hpp"
 
 namespace sab::config {
@@ -231,20 +232,6 @@ boost::json::value yaml_to_json(const YAML::Node& node) {
   }
 }
 
-bool valid_header_name(std::string_view name) {
-  if (name.empty()) return false;
-  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
-    return std::isalnum(c) ||
-           std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-  });
-}
-
-bool valid_header_value(std::string_view value) {
-  return std::none_of(value.begin(), value.end(), [](unsigned char c) {
-    return c == '\r' || c == '\n' || c == '\0' || (c < 0x20 && c != '\t') || c == 0x7f;
-  });
-}
-
 void read_listen(Reader& r, const YAML::Node& node, Listen& out) {
   std::string text;
   if (!r.string(node, "listen", text)) return;
@@ -368,10 +355,10 @@ void read_delivery(Reader& r, const YAML::Node& node, Delivery& out) {
       const std::string name = item.first.Scalar();
       const std::string path = "delivery.headers." + name;
       std::string value;
-      if (!valid_header_name(name)) {
+      if (!common::valid_header_name(name)) {
         // Cut at the first invalid character: '{Authorization:Bearer xyz}' is one key in YAML.
         std::size_t valid = 0;
-        while (valid < name.size() && valid_header_name(name.substr(valid, 1)))
+        while (valid < name.size() && common::valid_header_name(name.substr(valid, 1)))
           ++valid;
         r.error("delivery.headers." + name.substr(0, valid) + (valid < name.size() ? "..." : ""),
                 "is not a valid HTTP header name (shown up to its first invalid character)");
@@ -382,7 +369,7 @@ void read_delivery(Reader& r, const YAML::Node& node, Delivery& out) {
         continue;
       }
       // The value is a secret: the message never shows it.
-      if (!valid_header_value(value)) {
+      if (!common::valid_header_value(value)) {
         r.error(path, "value must not contain CR, LF or other control characters");
         continue;
       }

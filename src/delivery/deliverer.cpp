@@ -11,9 +11,9 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
-#include <cctype>
 #include <stdexcept>
 
+#include "common/http_header.hpp"
 #include "common/log.hpp"
 #include "common/tasks.hpp"
 #include "events/encoding.hpp"
@@ -24,26 +24,6 @@ namespace http = boost::beast::http;
 using namespace asio::experimental::awaitable_operators;
 
 namespace {
-
-bool valid_header_name(std::string_view name) {
-  if (name.empty()) return false;
-  for (char ch : name) {
-    const auto c = static_cast<unsigned char>(ch);
-    // RFC 9110 token characters.
-    if (!(std::isalnum(c) ||
-          std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos))
-      return false;
-  }
-  return true;
-}
-
-bool valid_header_value(std::string_view value) {
-  for (char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c < 0x20 && c != '\t') || c == 0x7F) return false;
-  }
-  return true;
-}
 
 std::string_view mode_name(config::DeliveryMode mode) {
   return config::to_string(mode);
@@ -94,10 +74,10 @@ Deliverer::Deliverer(asio::any_io_executor executor, DelivererOptions options,
     throw std::invalid_argument("delivery target is not an http(s) URL: " + options_.target);
   url_ = std::move(*url);
   for (const auto& [name, value] : options_.headers) {
-    if (!valid_header_name(name)) {
+    if (!common::valid_header_name(name)) {
       throw std::invalid_argument("delivery header name '" + name + "' is not a valid HTTP token");
     }
-    if (!valid_header_value(value)) {
+    if (!common::valid_header_value(value)) {
       throw std::invalid_argument("delivery header '" + name +
                                   "' has a value with control characters");
     }
@@ -250,34 +230,12 @@ asio::awaitable<void> Deliverer::worker(std::shared_ptr<Run> run) {
 
 std::string_view Deliverer::write_request(const Run& run, std::size_t begin, std::size_t end,
                                           Buffers& buffers) const {
-  const events::Event& first = run.batch[begin];
   std::string& head = buffers.head;
   head.clear();
-  buffers.body.clear();
   net::begin_request_head(head, "POST", url_.target, url_.host_header);
   buffers.request_line_size = head.size();
-  std::string_view body;
-  switch (options_.mode) {
-    case config::DeliveryMode::binary:
-      events::append_binary_head(head, first);
-      body = first.data;  // sent from the event itself, no copy
-      break;
-    case config::DeliveryMode::structured:
-      net::append_header(head, "Content-Type", events::kStructuredContentType);
-      events::append_structured_json(buffers.body, first);
-      body = buffers.body;
-      break;
-    case config::DeliveryMode::batch:
-      net::append_header(head, "Content-Type", events::kBatchContentType);
-      buffers.body.push_back('[');
-      for (std::size_t i = begin; i < end; ++i) {
-        if (i != begin) buffers.body.push_back(',');
-        events::append_structured_json(buffers.body, run.batch[i]);
-      }
-      buffers.body.push_back(']');
-      body = buffers.body;
-      break;
-  }
+  const std::string_view body = events::write_http_request(
+      options_.mode, std::span(run.batch).subspan(begin, end - begin), head, buffers.body);
   if (!user_agent_configured_) net::append_header(head, "User-Agent", net::user_agent());
   for (const auto& [name, value] : options_.headers)
     net::append_header(head, name, value);

@@ -1,36 +1,11 @@
 #include "events/encoding.hpp"
 
-#include <simdjson.h>
-
-#include <utility>
-
 #include "common/json.hpp"
 
 namespace sab::events {
 namespace {
 
 constexpr char kHexUpper[] = "0123456789ABCDEF";
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-void add_header(EncodedRequest& out, std::string_view name, std::string_view value) {
-  std::string encoded;
-  encoded.reserve(value.size() + 8);
-  append_percent_encoded(encoded, value);
-  out.headers.emplace_back(std::string(name), std::move(encoded));
-}
-
-std::string_view trim_right(std::string_view s) {
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
 
 std::string_view lower_ascii_prefix(std::string_view s, std::string& buffer) {
   buffer.assign(s);
@@ -40,174 +15,75 @@ std::string_view lower_ascii_prefix(std::string_view s, std::string& buffer) {
   return buffer;
 }
 
-using simdjson::ondemand::json_type;
-
-bool read_string(simdjson::ondemand::value& value, std::string& out, std::string_view name,
-                 std::string& error) {
-  std::string_view s;
-  if (value.get_string().get(s) != simdjson::SUCCESS) {
-    error = "attribute '" + std::string(name) + "' is not a JSON string";
-    return false;
-  }
-  out.assign(s);
-  return true;
+void append_header_line(std::string& head, std::string_view name, std::string_view value) {
+  head += name;
+  head += ": ";
+  head += value;
+  head += "\r\n";
 }
 
-// What parse_object has seen of the event besides its Event fields.
-struct Seen {
-  bool specversion = false;
-  bool data = false;
-  bool data_is_string = false;
-  std::string data_string;  // a string `data`, unescaped
-};
+// One writer per content mode, as write_http_request documents them.
 
-// The Event field a string attribute goes to, nullptr when `name` is not one.
-std::string* string_attribute(Event& event, std::string_view name) {
-  if (name == "id") return &event.id;
-  if (name == "source") return &event.source;
-  if (name == "type") return &event.type;
-  if (name == "subject") return &event.subject;
-  if (name == "time") return &event.time;
-  if (name == "datacontenttype") return &event.datacontenttype;
-  return nullptr;
-}
-
-bool read_specversion(simdjson::ondemand::value& value, std::string& error) {
-  std::string version;
-  if (!read_string(value, version, "specversion", error)) return false;
-  if (version != kSpecVersion) {
-    error = "unsupported specversion '" + version + "'";
-    return false;
-  }
-  return true;
-}
-
-bool read_estimated(simdjson::ondemand::value& value, bool& out, std::string& error) {
-  bool b = false;
-  if (value.get_bool().get(b) != simdjson::SUCCESS) {
-    error = "attribute 'estimated' is not a JSON boolean";
-    return false;
-  }
-  out = b;
-  return true;
-}
-
-// The JSON text of a scalar `data`, validated; a string is also kept unescaped in `seen`.
-simdjson::error_code scalar_data(simdjson::ondemand::value& value, json_type type,
-                                 std::string_view& raw, Seen& seen) {
-  raw = trim_right(value.raw_json_token());
-  if (type == json_type::string) {
-    std::string_view s;
-    const auto ec = value.get_string().get(s);
-    if (!ec) seen.data_string.assign(s);
-    seen.data_is_string = true;
-    return ec;
-  }
-  if (type == json_type::number) {
-    double ignored = 0;
-    return value.get_double().get(ignored);
-  }
-  if (type == json_type::boolean) {
-    bool ignored = false;
-    return value.get_bool().get(ignored);
-  }
-  return value.is_null() ? simdjson::SUCCESS : simdjson::INCORRECT_TYPE;
-}
-
-// `data` is kept as the JSON text it was sent as.
-bool read_data(simdjson::ondemand::value& value, Event& out, Seen& seen, std::string& error) {
-  json_type type;
-  if (value.type().get(type) != simdjson::SUCCESS) {
-    error = "invalid JSON in 'data'";
-    return false;
-  }
-  std::string_view raw;
-  simdjson::error_code ec = simdjson::SUCCESS;
-  if (type == json_type::object) {
-    simdjson::ondemand::object o;
-    ec = value.get_object().get(o);
-    if (!ec) ec = o.raw_json().get(raw);
-  } else if (type == json_type::array) {
-    simdjson::ondemand::array a;
-    ec = value.get_array().get(a);
-    if (!ec) ec = a.raw_json().get(raw);
-  } else {
-    ec = scalar_data(value, type, raw, seen);
-  }
-  if (ec != simdjson::SUCCESS) {
-    error = "invalid JSON in 'data': " + std::string(simdjson::error_message(ec));
-    return false;
-  }
-  out.data.assign(trim_right(raw));
-  seen.data = true;
-  return true;
-}
-
-bool read_attribute(const std::string& name, simdjson::ondemand::value& value, Event& out,
-                    Seen& seen, std::string& error) {
-  if (std::string* field = string_attribute(out, name)) {
-    return read_string(value, *field, name, error);
-  }
-  if (name == "specversion") {
-    if (!read_specversion(value, error)) return false;
-    seen.specversion = true;
-    return true;
-  }
-  if (name == "estimated") return read_estimated(value, out.estimated, error);
-  if (name == "data") return read_data(value, out, seen, error);
-  if (name == "data_base64") {
-    error = "'data_base64' is not supported";
-    return false;
-  }
-  // Unknown extension attributes: the iteration skips their values.
-  return true;
-}
-
-bool check_required(const Event& event, const Seen& seen, std::string& error) {
-  if (!seen.specversion) {
-    error = "missing attribute 'specversion'";
-    return false;
-  }
-  for (auto [name, v] : {std::pair<std::string_view, const std::string*>{"id", &event.id},
-                         {"source", &event.source},
-                         {"type", &event.type}}) {
-    if (v->empty()) {
-      error = "missing attribute '" + std::string(name) + "'";
-      return false;
+// Binary mode: Content-Type from datacontenttype, the ce- headers in order; the body is the data.
+std::string_view write_binary(const Event& event, std::string& head) {
+  if (!event.datacontenttype.empty()) {
+    head += "Content-Type: ";
+    // Never a line break in a header: control characters are dropped (the mapping never makes
+    // any; this guards events read back from elsewhere).
+    for (char c : event.datacontenttype) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u >= 0x20 && u != 0x7F) head.push_back(c);
     }
+    head += "\r\n";
   }
-  return true;
+  const auto ce = [&head](std::string_view name, std::string_view value) {
+    head += name;
+    head += ": ";
+    append_percent_encoded(head, value);
+    head += "\r\n";
+  };
+  ce("ce-specversion", kSpecVersion);
+  ce("ce-id", event.id);
+  ce("ce-source", event.source);
+  ce("ce-type", event.type);
+  if (!event.subject.empty()) ce("ce-subject", event.subject);
+  if (!event.time.empty()) ce("ce-time", event.time);
+  ce("ce-estimated", event.estimated ? "true" : "false");
+  return event.data;  // sent from the event itself, no copy
 }
 
-bool parse_object(simdjson::ondemand::object object, Event& out, std::string& error) {
-  out = Event{};
-  out.datacontenttype.clear();
-  Seen seen;
-  for (auto field_result : object) {
-    simdjson::ondemand::field field;
-    if (std::move(field_result).get(field) != simdjson::SUCCESS) {
-      error = "invalid JSON in event object";
-      return false;
-    }
-    std::string_view key;
-    if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
-      error = "invalid attribute name";
-      return false;
-    }
-    const std::string name(key);  // the key view dies with the next string read
-    simdjson::ondemand::value value = field.value();
-    if (!read_attribute(name, value, out, seen, error)) return false;
+std::string_view write_structured(const Event& event, std::string& head, std::string& body) {
+  append_header_line(head, "Content-Type", kStructuredContentType);
+  append_structured_json(body, event);
+  return body;
+}
+
+std::string_view write_batch(std::span<const Event> events, std::string& head, std::string& body) {
+  append_header_line(head, "Content-Type", kBatchContentType);
+  body.push_back('[');
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i != 0) body.push_back(',');
+    append_structured_json(body, events[i]);
   }
-  if (!check_required(out, seen, error)) return false;
-  // A string `data` of a non-JSON content type is that text, not JSON.
-  if (seen.data && seen.data_is_string && !out.datacontenttype.empty() &&
-      !is_json_content_type(out.datacontenttype)) {
-    out.data = std::move(seen.data_string);
-  }
-  return true;
+  body.push_back(']');
+  return body;
 }
 
 }  // namespace
+
+std::string_view write_http_request(config::DeliveryMode mode, std::span<const Event> events,
+                                    std::string& head, std::string& body) {
+  body.clear();
+  switch (mode) {
+    case config::DeliveryMode::binary:
+      return events.empty() ? std::string_view() : write_binary(events.front(), head);
+    case config::DeliveryMode::structured:
+      return events.empty() ? std::string_view() : write_structured(events.front(), head, body);
+    case config::DeliveryMode::batch:
+      return write_batch(events, head, body);
+  }
+  return {};
+}
 
 void append_percent_encoded(std::string& out, std::string_view value) {
   for (char ch : value) {
@@ -222,21 +98,6 @@ void append_percent_encoded(std::string& out, std::string_view value) {
   }
 }
 
-std::string percent_decode(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    if (value[i] == '%' && i + 2 < value.size() && hex_value(value[i + 1]) >= 0 &&
-        hex_value(value[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex_value(value[i + 1]) * 16 + hex_value(value[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(value[i]);
-    }
-  }
-  return out;
-}
-
 bool is_json_content_type(std::string_view content_type) {
   std::string buffer;
   std::string_view ct = lower_ascii_prefix(content_type, buffer);
@@ -247,49 +108,6 @@ bool is_json_content_type(std::string_view content_type) {
     ct.remove_prefix(1);
   if (ct == "application/json" || ct == "text/json") return true;
   return ct.size() > 5 && ct.substr(ct.size() - 5) == "+json";
-}
-
-namespace {
-
-// The ce- headers of binary mode, in order, for both writers below.
-template <class Emit>
-void for_each_binary_header(const Event& event, Emit&& emit) {
-  emit("ce-specversion", kSpecVersion);
-  emit("ce-id", event.id);
-  emit("ce-source", event.source);
-  emit("ce-type", event.type);
-  if (!event.subject.empty()) emit("ce-subject", event.subject);
-  if (!event.time.empty()) emit("ce-time", event.time);
-  emit("ce-estimated", event.estimated ? "true" : "false");
-}
-
-}  // namespace
-
-void encode_binary(const Event& event, EncodedRequest& out) {
-  out.clear();
-  out.content_type = event.datacontenttype;
-  for_each_binary_header(
-      event, [&](std::string_view name, std::string_view value) { add_header(out, name, value); });
-  out.body.assign(event.data);
-}
-
-void append_binary_head(std::string& out, const Event& event) {
-  if (!event.datacontenttype.empty()) {
-    out += "Content-Type: ";
-    // Never a line break in a header: control characters are dropped (the mapping never makes
-    // any; this guards events read back from elsewhere).
-    for (char c : event.datacontenttype) {
-      const auto u = static_cast<unsigned char>(c);
-      if (u >= 0x20 && u != 0x7F) out.push_back(c);
-    }
-    out += "\r\n";
-  }
-  for_each_binary_header(event, [&](std::string_view name, std::string_view value) {
-    out += name;
-    out += ": ";
-    append_percent_encoded(out, value);
-    out += "\r\n";
-  });
 }
 
 void append_structured_json(std::string& out, const Event& event) {
@@ -321,82 +139,6 @@ void append_structured_json(std::string& out, const Event& event) {
     }
   }
   out.push_back('}');
-}
-
-void encode_structured(const Event& event, EncodedRequest& out) {
-  out.clear();
-  out.content_type = kStructuredContentType;
-  append_structured_json(out.body, event);
-}
-
-void encode_batch(const Event* events, std::size_t count, EncodedRequest& out) {
-  out.clear();
-  out.content_type = kBatchContentType;
-  out.body.push_back('[');
-  for (std::size_t i = 0; i < count; ++i) {
-    if (i != 0) out.body.push_back(',');
-    append_structured_json(out.body, events[i]);
-  }
-  out.body.push_back(']');
-}
-
-bool parse_structured(std::string_view json, Event& out, std::string& error) {
-  simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(json);
-  simdjson::ondemand::document doc;
-  if (auto ec = parser.iterate(padded).get(doc); ec != simdjson::SUCCESS) {
-    error = std::string("invalid JSON: ") + simdjson::error_message(ec);
-    return false;
-  }
-  simdjson::ondemand::object object;
-  if (auto ec = doc.get_object().get(object); ec != simdjson::SUCCESS) {
-    error = std::string("not a JSON object: ") + simdjson::error_message(ec);
-    return false;
-  }
-  if (!parse_object(object, out, error)) return false;
-  if (const char* rest = nullptr; doc.current_location().get(rest) == simdjson::SUCCESS) {
-    error = "trailing content after the JSON event";
-    return false;
-  }
-  return true;
-}
-
-bool parse_batch(std::string_view json, std::vector<Event>& out, std::string& error) {
-  out.clear();
-  simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(json);
-  simdjson::ondemand::document doc;
-  if (auto ec = parser.iterate(padded).get(doc); ec != simdjson::SUCCESS) {
-    error = std::string("invalid JSON: ") + simdjson::error_message(ec);
-    return false;
-  }
-  simdjson::ondemand::array array;
-  if (auto ec = doc.get_array().get(array); ec != simdjson::SUCCESS) {
-    error = std::string("not a JSON array: ") + simdjson::error_message(ec);
-    return false;
-  }
-  for (auto element : array) {
-    simdjson::ondemand::object object;
-    if (auto ec = element.get_object().get(object); ec != simdjson::SUCCESS) {
-      error = "batch element " + std::to_string(out.size()) +
-              " is not a JSON object: " + simdjson::error_message(ec);
-      return false;
-    }
-    Event event;
-    if (!parse_object(object, event, error)) {
-      std::string where = "batch element ";
-      where += std::to_string(out.size());
-      where += ": ";
-      error.insert(0, where);
-      return false;
-    }
-    out.push_back(std::move(event));
-  }
-  if (const char* rest = nullptr; doc.current_location().get(rest) == simdjson::SUCCESS) {
-    error = "trailing content after the JSON batch";
-    return false;
-  }
-  return true;
 }
 
 }  // namespace sab::events

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
+#include "config/config.hpp"
 #include "events/event.hpp"
 
 // CloudEvents HTTP protocol binding v1.0.2 and JSON event format v1.0. Pure.
@@ -14,57 +14,34 @@ inline constexpr std::string_view kStructuredContentType =
     "application/cloudevents+json; charset=utf-8";
 inline constexpr std::string_view kBatchContentType = "application/cloudevents-batch+json";
 
-// One HTTP request body with its headers. Reused between requests: encode_* clear it first and
-// keep the capacity.
-struct EncodedRequest {
-  std::string content_type;
-  std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type
-  std::string body;
-
-  void clear() {
-    content_type.clear();
-    headers.clear();
-    body.clear();
-  }
-};
+// Writes the CloudEvents part of one HTTP request in content mode `mode`: the one writer of the
+// binding, for every mode. Appends the mode's header lines ("name: value\r\n" each) to `head` and
+// returns the body:
+//  - binary: "Content-Type: <datacontenttype>" (when the event has one; control characters
+//    dropped, no ce-datacontenttype), then ce-specversion, ce-id, ce-source, ce-type, ce-subject
+//    (when set), ce-time (when set), ce-estimated: true|false, values percent-encoded; the body is
+//    a view of the event's own data (no copy: valid while the event is);
+//  - structured: "Content-Type: application/cloudevents+json; charset=utf-8"; the body is the
+//    event's JSON (append_structured_json), written into `body`;
+//  - batch: "Content-Type: application/cloudevents-batch+json"; the body is the JSON array of
+//    the events' JSON, written into `body`.
+// Binary and structured mode send one event: `events` holds exactly that one (an empty span
+// writes nothing). `body` is cleared first in every mode (its capacity kept, for reuse between
+// requests). The caller writes the request line, the other headers and Content-Length.
+std::string_view write_http_request(config::DeliveryMode mode, std::span<const Event> events,
+                                    std::string& head, std::string& body);
 
 // Percent-encodes a header value as HTTP binding §3.1.3.2 requires: space, '"', '%' and every
 // byte outside printable ASCII (0x21-0x7E) become %XX (UTF-8 bytes, upper-case hex). The result
 // never holds CR, LF or other control characters.
 void append_percent_encoded(std::string& out, std::string_view value);
-std::string percent_decode(std::string_view value);
-
-// Binary mode: ce-specversion, ce-id, ce-source, ce-type, ce-subject (when set), ce-time,
-// ce-estimated: true|false; Content-Type from datacontenttype (no ce-datacontenttype); the data
-// as the body.
-void encode_binary(const Event& event, EncodedRequest& out);
-
-// Binary mode written straight into an HTTP/1.1 header block: "Content-Type: ..." (when the event
-// has a datacontenttype) and the same ce- headers as encode_binary, one "name: value\r\n" line
-// each. The body is event.data as it is.
-void append_binary_head(std::string& out, const Event& event);
 
 // Appends the JSON event format of `event`: attributes in the order specversion, id, source, type,
 // datacontenttype, time, subject, estimated (a JSON boolean), data (a JSON value when
 // datacontenttype is JSON, else a JSON string).
 void append_structured_json(std::string& out, const Event& event);
 
-// Structured mode: one JSON event, Content-Type application/cloudevents+json; charset=utf-8.
-void encode_structured(const Event& event, EncodedRequest& out);
-
-// Batch mode: a JSON array of JSON events, Content-Type application/cloudevents-batch+json.
-void encode_batch(const Event* events, std::size_t count, EncodedRequest& out);
-
 // Whether a content type is JSON (application/json, text/json, anything with a +json suffix).
 bool is_json_content_type(std::string_view content_type);
-
-// Parses one structured-mode JSON event, as written by append_structured_json, back into an
-// Event. Returns false and sets `error` (never throws) when the text is not valid JSON, not an
-// object, specversion is not "1.0", a required attribute (id, source, type) is missing or an
-// attribute has the wrong type. Unknown extension attributes are ignored.
-bool parse_structured(std::string_view json, Event& out, std::string& error);
-
-// Parses a batch-mode JSON array.
-bool parse_batch(std::string_view json, std::vector<Event>& out, std::string& error);
 
 }  // namespace sab::events

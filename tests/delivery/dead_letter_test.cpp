@@ -10,7 +10,7 @@
 
 #include "common/json.hpp"
 #include "delivery/dry_run.hpp"
-#include "events/encoding.hpp"
+#include "support/cloudevents.hpp"
 
 using namespace sab;
 namespace fs = std::filesystem;
@@ -59,9 +59,9 @@ TEST_CASE("dead letter: creates the state dir and a 0600 file, one JSON line per
   REQUIRE(lines.size() == 2);
   events::Event back;
   std::string error;
-  REQUIRE_MESSAGE(events::parse_structured(lines[0], back, error), error);
+  REQUIRE_MESSAGE(test::parse_structured(lines[0], back, error), error);
   CHECK(back == event("1", "Line\nbreak \"q\""));
-  REQUIRE_MESSAGE(events::parse_structured(lines[1], back, error), error);
+  REQUIRE_MESSAGE(test::parse_structured(lines[1], back, error), error);
   CHECK(back == event("2", "Überwachung"));
   // A second writer appends.
   delivery::DeadLetter again((dir / "nested" / "state").string());
@@ -102,7 +102,7 @@ TEST_CASE("dry run: one structured JSON line per event") {
   for (std::string line; std::getline(in, line);) {
     events::Event e;
     std::string error;
-    REQUIRE_MESSAGE(events::parse_structured(line, e, error), error);
+    REQUIRE_MESSAGE(test::parse_structured(line, e, error), error);
     back.push_back(e);
   }
   CHECK(back == batch);

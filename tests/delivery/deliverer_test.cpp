@@ -31,7 +31,7 @@
 #include "common/json.hpp"
 #include "common/log.hpp"
 #include "delivery/dry_run.hpp"
-#include "events/encoding.hpp"
+#include "support/cloudevents.hpp"
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
@@ -276,7 +276,7 @@ TEST_CASE("deliverer: binary mode, every event delivered once, headers on every 
     CHECK(req.headers.count("ce-datacontenttype") == 0);
     const int i = std::stoi(req.headers.at("ce-id").substr(3));
     CHECK(req.body == batch[static_cast<std::size_t>(i)].data);
-    CHECK(events::percent_decode(req.headers.at("ce-subject")) ==
+    CHECK(test::percent_decode(req.headers.at("ce-subject")) ==
           batch[static_cast<std::size_t>(i)].subject);
     CHECK(req.headers.at("ce-estimated") == (i % 2 == 0 ? "true" : "false"));
   }
@@ -356,7 +356,7 @@ TEST_CASE("deliverer: 400 sends the event to the dead-letter file (0600), no ret
   REQUIRE(std::getline(in, line));
   events::Event back;
   std::string error;
-  REQUIRE_MESSAGE(events::parse_structured(line, back, error), error);
+  REQUIRE_MESSAGE(test::parse_structured(line, back, error), error);
   CHECK(back == batch[1]);
   CHECK_FALSE(std::getline(in, line));
   h.check_no_secret_in_logs();
@@ -436,7 +436,7 @@ TEST_CASE("deliverer: structured mode bodies parse back to the events") {
     CHECK(req.headers.count("ce-id") == 0);
     events::Event e;
     std::string error;
-    REQUIRE_MESSAGE(events::parse_structured(req.body, e, error), error);
+    REQUIRE_MESSAGE(test::parse_structured(req.body, e, error), error);
     back.push_back(e);
   }
   std::sort(back.begin(), back.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -462,7 +462,7 @@ TEST_CASE(
     CHECK(req.headers.at("content-type") == "application/cloudevents-batch+json");
     std::vector<events::Event> part;
     std::string error;
-    REQUIRE_MESSAGE(events::parse_batch(req.body, part, error), error);
+    REQUIRE_MESSAGE(test::parse_batch(req.body, part, error), error);
     CHECK((part.size() == 100 || part.size() == 50));
     all.insert(all.end(), part.begin(), part.end());
   }

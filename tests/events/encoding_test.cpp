@@ -5,8 +5,15 @@
 #include <map>
 
 #include "common/json.hpp"
+#include "support/cloudevents.hpp"
 
 using namespace sab::events;
+using sab::config::DeliveryMode;
+using sab::test::parse_batch;
+using sab::test::parse_structured;
+using sab::test::percent_decode;
+using sab::test::write_request;
+using sab::test::WrittenRequest;
 
 namespace {
 
@@ -25,7 +32,7 @@ Event sample(std::string service = "CloudWatch Events") {
   return e;
 }
 
-std::map<std::string, std::string> headers_of(const EncodedRequest& r) {
+std::map<std::string, std::string> headers_of(const WrittenRequest& r) {
   std::map<std::string, std::string> out;
   for (const auto& [k, v] : r.headers) {
     CHECK_MESSAGE(out.count(k) == 0, "duplicate header " << k);
@@ -68,8 +75,8 @@ TEST_CASE("encoding: percent-encoding per the HTTP binding") {
 }
 
 TEST_CASE("encoding: binary mode") {
-  EncodedRequest r;
-  encode_binary(sample(), r);
+  const Event event = sample();
+  auto r = write_request(DeliveryMode::binary, {&event, 1});
   CHECK(r.content_type == "application/json");
   CHECK(r.body == sample().data);
   auto h = headers_of(r);
@@ -85,16 +92,28 @@ TEST_CASE("encoding: binary mode") {
 
   auto e = sample();
   e.estimated = false;
-  encode_binary(e, r);  // reuse clears
+  r = write_request(DeliveryMode::binary, {&e, 1});
   CHECK(headers_of(r)["ce-estimated"] == "false");
   CHECK(r.headers.size() == 7);
+}
+
+TEST_CASE("encoding: binary mode sends the event's data as it is, without a copy") {
+  const Event e = sample();
+  std::string head = "POST / HTTP/1.1\r\n";
+  std::string body = "left over";
+  const std::string_view written = write_http_request(DeliveryMode::binary, {&e, 1}, head, body);
+  CHECK(written.data() == e.data.data());
+  CHECK(written.size() == e.data.size());
+  CHECK(body.empty());
+  CHECK(head.starts_with("POST / HTTP/1.1\r\nContent-Type: application/json\r\nce-specversion: "));
+  CHECK(head.ends_with("\r\n"));
 }
 
 TEST_CASE("encoding: binary mode makes header injection impossible") {
   for (const char* name : kNastyNames) {
     CAPTURE(name);
-    EncodedRequest r;
-    encode_binary(sample(name), r);
+    const Event event = sample(name);
+    const auto r = write_request(DeliveryMode::binary, {&event, 1});
     for (const auto& [k, v] : r.headers) {
       CHECK(header_safe(v));
       CHECK(header_safe(k));
@@ -104,8 +123,8 @@ TEST_CASE("encoding: binary mode makes header injection impossible") {
 }
 
 TEST_CASE("encoding: structured mode and the parser round trip") {
-  EncodedRequest r;
-  encode_structured(sample(), r);
+  const Event event = sample();
+  auto r = write_request(DeliveryMode::structured, {&event, 1});
   CHECK(r.content_type == "application/cloudevents+json; charset=utf-8");
   CHECK(r.headers.empty());
   CHECK(
@@ -117,7 +136,8 @@ TEST_CASE("encoding: structured mode and the parser round trip") {
       R"("unblendedCost":{"amount":"0.0009189721","unit":"USD"}}})");
   for (const char* name : kNastyNames) {
     CAPTURE(name);
-    encode_structured(sample(name), r);
+    const Event named = sample(name);
+    r = write_request(DeliveryMode::structured, {&named, 1});
     CHECK(r.body.find('\n') == std::string::npos);  // one JSON line per event
     Event back;
     std::string error;
@@ -131,22 +151,22 @@ TEST_CASE("encoding: batch mode") {
   for (const char* name : kNastyNames)
     events.push_back(sample(name));
   events[1].estimated = false;
-  EncodedRequest r;
-  encode_batch(events.data(), events.size(), r);
+  auto r = write_request(DeliveryMode::batch, events);
   CHECK(r.content_type == "application/cloudevents-batch+json");
   std::vector<Event> back;
   std::string error;
   REQUIRE_MESSAGE(parse_batch(r.body, back, error), error);
   CHECK(back == events);
-  encode_batch(events.data(), 0, r);
+  CHECK(r.headers.empty());
+  r = write_request(DeliveryMode::batch, {});
   CHECK(r.body == "[]");
   REQUIRE(parse_batch(r.body, back, error));
   CHECK(back.empty());
 }
 
 TEST_CASE("encoding: invalid UTF-8 in a name still gives valid JSON") {
-  EncodedRequest r;
-  encode_structured(sample("bad \xC3\x28 byte \xFF"), r);
+  const Event event = sample("bad \xC3\x28 byte \xFF");
+  const auto r = write_request(DeliveryMode::structured, {&event, 1});
   Event back;
   std::string error;
   REQUIRE_MESSAGE(parse_structured(r.body, back, error), error);
@@ -157,8 +177,7 @@ TEST_CASE("encoding: non-JSON data is a JSON string in structured mode") {
   auto e = sample();
   e.datacontenttype = "text/plain";
   e.data = "hello \"world\"\n";
-  EncodedRequest r;
-  encode_structured(e, r);
+  const auto r = write_request(DeliveryMode::structured, {&e, 1});
   CHECK(r.body.find(R"("data":"hello \"world\"\n")") != std::string::npos);
   Event back;
   std::string error;
@@ -219,7 +238,7 @@ TEST_CASE("encoding: the parser accepts foreign attribute order, extensions and 
   CHECK(e.datacontenttype.empty());
 }
 
-TEST_CASE("encoding: the binary head writer gives the same headers as encode_binary") {
+TEST_CASE("encoding: binary mode header lines cannot be injected") {
   Event e;
   e.id = "3f0b6a2e-0000-5000-8000-000000000001";
   e.source = "cloud.aws.billing";
@@ -228,18 +247,48 @@ TEST_CASE("encoding: the binary head writer gives the same headers as encode_bin
   e.time = "2024-01-14T02:00:00Z";
   e.estimated = true;
   e.data = "{\"date\":\"2024-01-13\"}";
-  EncodedRequest encoded;
-  encode_binary(e, encoded);
-  std::string expected = "Content-Type: " + encoded.content_type + "\r\n";
-  for (const auto& [name, value] : encoded.headers)
-    expected += name + ": " + value + "\r\n";
   std::string head;
-  append_binary_head(head, e);
-  CHECK(head == expected);
+  std::string body;
+  write_http_request(DeliveryMode::binary, {&e, 1}, head, body);
+  CHECK(head ==
+        "Content-Type: application/json\r\n"
+        "ce-specversion: 1.0\r\n"
+        "ce-id: 3f0b6a2e-0000-5000-8000-000000000001\r\n"
+        "ce-source: cloud.aws.billing\r\n"
+        "ce-type: aws.service.daily\r\n"
+        "ce-subject: 2024-01-13/Amazon%20S3%0D%0AX-Injected:%201/caf%C3%A9\r\n"
+        "ce-time: 2024-01-14T02:00:00Z\r\n"
+        "ce-estimated: true\r\n");
   CHECK(head.find("\r\nX-Injected") == std::string::npos);
   // A content type with a line break cannot add a header either.
   e.datacontenttype = "application/json\r\nX-Injected: 1";
   head.clear();
-  append_binary_head(head, e);
+  write_http_request(DeliveryMode::binary, {&e, 1}, head, body);
+  CHECK(head.starts_with("Content-Type: application/jsonX-Injected: 1\r\nce-specversion: "));
   CHECK(head.find("\r\nX-Injected") == std::string::npos);
+  // Without a datacontenttype there is no Content-Type line.
+  e.datacontenttype.clear();
+  head.clear();
+  write_http_request(DeliveryMode::binary, {&e, 1}, head, body);
+  CHECK(head.starts_with("ce-specversion: 1.0\r\n"));
+}
+
+TEST_CASE("encoding: structured and batch modes write their body into the buffer, head appended") {
+  const Event events[] = {sample("a"), sample("b")};
+  std::string head = "POST / HTTP/1.1\r\n";
+  std::string body = "left over";
+  std::string_view written = write_http_request(DeliveryMode::structured, {events, 1}, head, body);
+  CHECK(head == "POST / HTTP/1.1\r\nContent-Type: application/cloudevents+json; charset=utf-8\r\n");
+  CHECK(written.data() == body.data());
+  std::string json;
+  append_structured_json(json, events[0]);
+  CHECK(body == json);
+
+  head.clear();
+  written = write_http_request(DeliveryMode::batch, events, head, body);
+  CHECK(head == "Content-Type: application/cloudevents-batch+json\r\n");
+  CHECK(written.data() == body.data());
+  std::string second;
+  append_structured_json(second, events[1]);
+  CHECK(body == "[" + json + "," + second + "]");
 }
