@@ -126,7 +126,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (path != "/healthz" && path != "/readyz" && path != "/metrics" && path != "other") {
           std::abort();
         }
-      }};
+      },
+      nullptr};
 
   beast::flat_buffer buffer(sab::net::kMaxRequestHeaderBytes);
   for (int requests = 0; requests < 1000; ++requests) {
