@@ -266,7 +266,10 @@ log: {{format: json, level: debug}}
         cfg = self.config(fake.url, sink.url, "catch_up_days: 3\nrestate_days: 25\n", port)
         svc = self.start(["--config", cfg])
         wait_for_port(port, proc=svc)
-        self.wait_ready(port)
+        # Ready comes with the credentials, before the pull: wait for the pull's checkpoint.
+        deadline = time.monotonic() + 30
+        while self.checkpoint() != self.yesterday.isoformat() and time.monotonic() < deadline:
+            time.sleep(0.1)
         self.stop_within(svc, 5)
         first = (self.yesterday - dt.timedelta(days=3)).isoformat()
         self.assertEqual(fake.periods(), [(first, self.today.isoformat(), "DAILY")])
