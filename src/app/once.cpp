@@ -11,7 +11,30 @@
 namespace sab::app {
 namespace asio = boost::asio;
 
-// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
+namespace {
+
+// The state is only touched when no service holds it and this is not a dry run. Returns false
+// when the state is there but cannot be used (logged).
+bool take_state(const config::Config& config, const Options& options,
+                std::optional<state::DirLock>& lock, state::State& state) {
+  if (options.dry_run) return true;
+  try {
+    lock = state::DirLock::try_acquire(config.state_dir);
+    if (!lock) {
+      log::warn("a service holds state_dir; the checkpoint is left to it",
+                {{"state_dir", config.state_dir}});
+    } else if (auto loaded = state::load(config.state_dir)) {
+      state = *loaded;
+    }
+  } catch (const state::StateError& e) {
+    log::error("cannot use the state", {{"error", e.what()}});
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 int run_once(const config::Config& config, const Options& options) {
   auto runtime = make_runtime(config, options);
   if (!runtime) return 1;
@@ -25,23 +48,9 @@ int run_once(const config::Config& config, const Options& options) {
   }
   const schedule::DayRange days = *selected.days;
 
-  // The state is only touched when no service holds it and this is not a dry run.
   std::optional<state::DirLock> lock;
   state::State state;
-  if (!options.dry_run) {
-    try {
-      lock = state::DirLock::try_acquire(config.state_dir);
-      if (!lock) {
-        log::warn("a service holds state_dir; the checkpoint is left to it",
-                  {{"state_dir", config.state_dir}});
-      } else if (auto loaded = state::load(config.state_dir)) {
-        state = *loaded;
-      }
-    } catch (const state::StateError& e) {
-      log::error("cannot use the state", {{"error", e.what()}});
-      return 1;
-    }
-  }
+  if (!take_state(config, options, lock, state)) return 1;
 
   // The checkpoint moves only when the selected days include the service's next day: from there
   // to the last settled day. Everything selected is emitted whole (no restatement filter).

@@ -3,7 +3,31 @@
 namespace sab::net {
 namespace http = boost::beast::http;
 
-// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
+namespace {
+
+constexpr std::string_view kPlain = "text/plain; charset=utf-8";
+
+void set_text(ServerResponse& res, http::status status, std::string body, std::string_view type) {
+  res.result(status);
+  res.set(http::field::content_type, type);
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(body);
+}
+
+// /readyz: 200, or 503 with the reason on one line whatever it holds.
+void set_readiness(ServerResponse& res, std::string reason) {
+  if (reason.empty()) {
+    set_text(res, http::status::ok, "ready\n", kPlain);
+    return;
+  }
+  for (char& c : reason) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  set_text(res, http::status::service_unavailable, reason + "\n", kPlain);
+}
+
+}  // namespace
+
 ServerResponse route(const ServerRequest& req, const ServerHandlers& handlers) {
   ServerResponse res;
   res.version(req.version());
@@ -13,34 +37,19 @@ ServerResponse route(const ServerRequest& req, const ServerHandlers& handlers) {
   const std::string_view path = target.substr(0, target.find('?'));
   const bool known = path == "/healthz" || path == "/readyz" || path == "/metrics";
   if (handlers.count) handlers.count(known ? path : "other");
-  auto text = [&](http::status status, std::string body, std::string_view type) {
-    res.result(status);
-    res.set(http::field::content_type, type);
-    res.set(http::field::cache_control, "no-store");
-    res.body() = std::move(body);
-  };
-  constexpr std::string_view kPlain = "text/plain; charset=utf-8";
+  const bool readable = req.method() == http::verb::get || req.method() == http::verb::head;
   if (!known) {
-    text(http::status::not_found, "not found\n", kPlain);
-  } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
-    text(http::status::method_not_allowed, "method not allowed\n", kPlain);
+    set_text(res, http::status::not_found, "not found\n", kPlain);
+  } else if (!readable) {
+    set_text(res, http::status::method_not_allowed, "method not allowed\n", kPlain);
     res.set(http::field::allow, "GET, HEAD");
   } else if (path == "/healthz") {
-    text(http::status::ok, "ok\n", kPlain);
+    set_text(res, http::status::ok, "ok\n", kPlain);
   } else if (path == "/readyz") {
-    std::string reason = handlers.not_ready_reason ? handlers.not_ready_reason() : "";
-    if (reason.empty()) {
-      text(http::status::ok, "ready\n", kPlain);
-    } else {
-      // One line, whatever the reason holds.
-      for (char& c : reason) {
-        if (c == '\n' || c == '\r') c = ' ';
-      }
-      text(http::status::service_unavailable, reason + "\n", kPlain);
-    }
+    set_readiness(res, handlers.not_ready_reason ? handlers.not_ready_reason() : "");
   } else {
-    text(http::status::ok, handlers.metrics_text ? handlers.metrics_text() : "",
-         "text/plain; version=0.0.4; charset=utf-8");
+    set_text(res, http::status::ok, handlers.metrics_text ? handlers.metrics_text() : "",
+             "text/plain; version=0.0.4; charset=utf-8");
   }
   res.prepare_payload();
   if (req.method() == http::verb::head) {
