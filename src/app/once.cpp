@@ -2,7 +2,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/use_future.hpp>
 #include <iostream>
 
 #include "app/runtime.hpp"
@@ -68,12 +67,11 @@ int run_once(const config::Config& config, const Options& options) {
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
     log::warn("interrupted: stopping the pull and delivery");
-    runtime->cancel_pull();
+    runtime->cancel_pull();  // the task below
     runtime->sink().stop();
   });
 
   PullOutcome outcome;
-  bool saved = true;
   auto run = [&]() -> asio::awaitable<void> {
     const auto at = std::chrono::time_point_cast<std::chrono::seconds>(runtime->clock()());
     const state::State before = state;
@@ -87,7 +85,7 @@ int run_once(const config::Config& config, const Options& options) {
           state::save(config.state_dir, state);
         } catch (const state::StateError& e) {
           // The checkpoint on disk did not move: the days stay pending, and the exit code says so.
-          saved = false;
+          outcome.state_saved = false;
           state = before;
           log::error("state not saved", {{"error", e.what()}});
         }
@@ -95,16 +93,12 @@ int run_once(const config::Config& config, const Options& options) {
     }
     signals.cancel();
   };
-  auto future = asio::co_spawn(runtime->io(), run(), asio::use_future);
+  bool run_failed = false;
+  runtime->tasks().spawn("once", run(), [&] { run_failed = true; });
   runtime->io().run();
-  try {
-    future.get();
-  } catch (const std::exception& e) {
-    log::error("run failed", {{"error", e.what()}});
-    return 1;
-  }
-  const bool ok =
-      outcome.fetched && outcome.result.failed == 0 && outcome.result.dead_lettered == 0 && saved;
+  if (run_failed) return 1;  // logged by the task group
+  // A dead letter fails --once (someone is watching the run); the service moves on instead.
+  const bool ok = outcome.succeeded() && outcome.result.dead_lettered == 0;
   if (!outcome.fetched) {
     log::error("pull failed", {{"error", outcome.error}});
   }
@@ -113,7 +107,7 @@ int run_once(const config::Config& config, const Options& options) {
                      {"delivered", outcome.result.delivered},
                      {"dead_lettered", outcome.result.dead_lettered},
                      {"failed", outcome.result.failed},
-                     {"state_saved", saved},
+                     {"state_saved", outcome.state_saved},
                      {"checkpoint", state.checkpoint ? format_date(*state.checkpoint) : ""}});
   return ok ? 0 : 1;
 }

@@ -61,8 +61,12 @@ asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::S
   } catch (const std::exception& e) {
     outcome.error = e.what();
   }
-  // The last page (or the one in flight when the fetch failed) settles before the outcome.
+  // The last page (or the one in flight when the fetch failed) settles before the outcome, even
+  // when a shutdown cancelled the fetch: its deliveries have their own deadline.
+  const bool throw_if_cancelled = co_await asio::this_coro::throw_if_cancelled();
+  co_await asio::this_coro::throw_if_cancelled(false);
   co_await settle_in_flight(state, outcome);
+  co_await asio::this_coro::throw_if_cancelled(throw_if_cancelled);
   if (request.digest_from) state::prune_digests(state, *request.digest_from);
   if (gauge_touched_) {
     const std::size_t dropped =
@@ -160,7 +164,7 @@ asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& period
 asio::awaitable<void> Pipeline::settle_in_flight(state::State& state, PullOutcome& outcome) {
   if (!in_flight_) co_return;
   // The page stays in in_flight_ until it is done: when a shutdown cancels this wait (it throws),
-  // pull() settles it after the fetch has ended.
+  // pull() settles it after the fetch has ended, where cancellation no longer throws.
   while (!in_flight_->done)
     co_await in_flight_->signal.async_wait(common::nothrow);
   auto page = std::move(in_flight_);

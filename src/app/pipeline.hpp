@@ -40,6 +40,12 @@ struct PullOutcome {
   std::size_t unchanged = 0;     // restated groups whose amounts did not change
   std::set<Day> failed_periods;  // period starts with an event not settled
   std::set<Day> seen_periods;    // period starts present in the answer
+  bool state_saved = true;       // the checkpoint that moved is on disk (set by the caller)
+
+  // The one success rule of a pull, for the service and --once alike: every page arrived, every
+  // event was settled (delivered or dead-lettered) and the state that moved was saved. --once
+  // adds its own: a dead letter fails the run, since someone is watching it.
+  bool succeeded() const { return fetched && result.settled() && state_saved; }
 };
 
 class Pipeline {
@@ -48,7 +54,8 @@ class Pipeline {
            metrics::Metrics& metrics, WallClock now);
 
   // Pulls and delivers; updates the restatement digests in `state` for what was settled.
-  // Never throws for a fetch or delivery failure: the outcome says what happened.
+  // Never throws for a fetch or delivery failure: the outcome says what happened. Cancelling the
+  // awaiting coroutine ends the fetch (outcome.cancelled); the page in flight is still settled.
   boost::asio::awaitable<PullOutcome> pull(const PullRequest& request, state::State& state);
 
  private:

@@ -122,7 +122,8 @@ asio::awaitable<PullOutcome> Runtime::pull_and_checkpoint(const schedule::PullPl
             .count()));
   }
 
-  const bool ok = outcome.fetched && outcome.result.failed == 0 && saved;
+  outcome.state_saved = saved;
+  const bool ok = outcome.succeeded();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (outcome.cancelled) {

@@ -1,7 +1,5 @@
 #pragma once
 
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,6 +13,7 @@
 #include "app/pipeline.hpp"
 #include "aws/ce_client.hpp"
 #include "aws/credentials.hpp"
+#include "common/task_group.hpp"
 #include "config/config.hpp"
 #include "delivery/sink.hpp"
 #include "metrics/metrics.hpp"
@@ -47,14 +46,19 @@ class Runtime {
   // The oldest day whose digests are kept (restatement window), or none without restatement.
   std::optional<Day> digest_from(schedule::Instant now) const;
 
-  // Runs `task` (a Cost Explorer fetch, a credential load) as a child bound to the pull's
-  // cancellation: cancel_pull() ends whatever it awaits at once (a request, a retry wait, an STS
-  // call) through Asio's per-operation cancellation; it then throws operation_aborted.
+  // The run's long-lived coroutines (the scheduler, or the --once pull): a shutdown cancels them
+  // together and waits for them (common::TaskGroup).
+  common::TaskGroup& tasks() { return tasks_; }
+
+  // Runs `task` (a Cost Explorer fetch, a credential load) as a child of the awaiting coroutine,
+  // bound to its cancellation: cancelling the group ends whatever the child awaits at once (a
+  // request, a retry wait, an STS call); it then throws operation_aborted. The child throws once
+  // cancelled even where the parent chose throw_if_cancelled(false) to finish its own work.
   template <class T>
   boost::asio::awaitable<T> cancellable(boost::asio::awaitable<T> task);
-  // Shutdown: ends the cancellable task in progress. Deliveries are not cancelled (they have
-  // shutdown_timeout, then sink().stop()).
-  void cancel_pull() { pull_cancel_.emit(boost::asio::cancellation_type::terminal); }
+  // Shutdown: cancels the pull in progress (and every task of the group). Deliveries are not
+  // cancelled (they have shutdown_timeout, then sink().stop()).
+  void cancel_pull() { tasks_.emit(boost::asio::cancellation_type::terminal); }
 
   // Runs when the run cannot go on (a dry run's stdout was closed); set by the mode's shell.
   std::function<void()> on_fatal;
@@ -62,11 +66,11 @@ class Runtime {
   bool output_closed() const { return output_closed_; }
 
  private:
-  boost::asio::cancellation_signal pull_cancel_;
   bool output_closed_ = false;
   config::Config config_;
   WallClock clock_;
   boost::asio::io_context io_{1};
+  common::TaskGroup tasks_{io_.get_executor()};
   metrics::Metrics metrics_;
   std::shared_ptr<aws::CredentialProvider> credentials_;
   std::unique_ptr<aws::CostExplorerClient> ce_;
@@ -76,7 +80,8 @@ class Runtime {
 
 template <class T>
 boost::asio::awaitable<T> Runtime::cancellable(boost::asio::awaitable<T> task) {
-  auto token = boost::asio::bind_cancellation_slot(pull_cancel_.slot(), boost::asio::use_awaitable);
+  // use_awaitable carries the awaiting coroutine's cancellation slot into co_spawn.
+  const auto token = boost::asio::use_awaitable;
   if constexpr (std::is_void_v<T>) {
     co_await boost::asio::co_spawn(io_, std::move(task), token);
   } else {

@@ -21,8 +21,16 @@ namespace asio = boost::asio;
 
 namespace {
 
+// True once the running coroutine's group was cancelled (a shutdown).
+asio::awaitable<bool> cancelled() {
+  const auto cs = co_await asio::this_coro::cancellation_state;
+  co_return cs.cancelled() != asio::cancellation_type::none;
+}
+
 // The daily timer coroutine and its state: pulls at start when days are missing, then at every
-// firing, with a backoff retry after a failed pull.
+// firing, with a backoff retry after a failed pull. Runs in the runtime's task group: cancelling
+// the group ends the wait for the next firing and the pull in progress (its request, retry wait
+// or credential refresh) at once; deliveries in flight go on until sink().stop().
 class Scheduler {
  public:
   Scheduler(Runtime& runtime, state::State state, std::string& not_ready, bool persist)
@@ -32,15 +40,14 @@ class Scheduler {
         persist_(persist),
         timer_(runtime.io()) {}
 
-  // NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
   asio::awaitable<void> run() {
-    const auto& config = runtime_.config();
+    // A cancellation is read from the state below, so the loop can end in order.
+    co_await asio::this_coro::throw_if_cancelled(false);
     co_await check_credentials();
     bool first = true;
-    int failures = 0;
-    while (!stopping_) {
+    while (!co_await cancelled()) {
       const auto now = std::chrono::time_point_cast<std::chrono::seconds>(runtime_.clock()());
-      const auto plan = schedule::plan_pull(now, state_.checkpoint, config);
+      const auto plan = schedule::plan_pull(now, state_.checkpoint, runtime_.config());
       // At start only missing days are pulled at once (no billed request otherwise); a firing or
       // a retry pulls the whole plan, restatement included.
       const bool due = first ? plan.fresh.has_value() : plan.period().has_value();
@@ -51,54 +58,60 @@ class Scheduler {
         const auto outcome = co_await runtime_.pull_and_checkpoint(plan, state_, persist_);
         pulling_ = false;
         if (outcome.cancelled) break;  // shutting down: /readyz keeps saying so
-        failed = !(outcome.fetched && outcome.result.failed == 0 && outcome.error.empty());
-        if (failed) {
-          ++failures;
-          // A target that needs fixing says so (e.g. it redirects with a 302), else the error.
-          const std::string& why = !outcome.result.target_problem.empty()
-                                       ? outcome.result.target_problem
-                                       : outcome.error;
-          not_ready_ = "last pull failed: " +
-                       (why.empty() ? std::string("events not delivered") : log::redact(why));
-        } else {
-          failures = 0;
-          not_ready_.clear();
-        }
-        runtime_.metrics().ready().Set(not_ready_.empty() ? 1 : 0);
+        failed = !outcome.succeeded();
+        record(outcome, failed);
       }
-      if (stopping_) break;
-
-      const auto at = std::chrono::time_point_cast<std::chrono::seconds>(runtime_.clock()());
-      auto wake = schedule::next_fire(at, config.pull_hour, config.pull_zone);
-      if (failed) wake = std::min(wake, at + schedule::retry_delay(failures));
-      log::info(failed ? "retry scheduled" : "next pull scheduled",
-                {{"at", date::format("%FT%TZ", wake)}});
-      timer_.expires_after(wake - at);
-      co_await timer_.async_wait(common::nothrow);
+      if (co_await cancelled()) break;
+      co_await wait_next(failed);
     }
   }
 
-  // Ends the wait for the next firing and cancels a pull in progress at once (its request,
-  // retry wait or credential refresh); deliveries in flight go on until sink().stop().
-  void stop() {
-    stopping_ = true;
-    timer_.cancel();
-    runtime_.cancel_pull();
-  }
   bool pulling() const { return pulling_; }
 
  private:
   asio::awaitable<void> check_credentials() {
     // Loading credentials bills nothing (no Cost Explorer request); it proves the chain works.
+    std::string error;
     try {
       (void)co_await runtime_.cancellable(runtime_.credentials().get());
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (error.empty()) {
       not_ready_.clear();
       runtime_.metrics().ready().Set(1);
-    } catch (const std::exception& e) {
-      if (stopping_) co_return;
-      not_ready_ = std::string("credentials: ") + log::redact(e.what());
-      log::error("cannot load AWS credentials; the pull will try again", {{"error", e.what()}});
+    } else if (!co_await cancelled()) {
+      not_ready_ = "credentials: " + log::redact(error);
+      log::error("cannot load AWS credentials; the pull will try again", {{"error", error}});
     }
+  }
+
+  // The outcome on /readyz: a target that needs fixing says so (e.g. it redirects with a 302),
+  // else the error.
+  void record(const PullOutcome& outcome, bool failed) {
+    if (failed) {
+      ++failures_;
+      const std::string& why =
+          !outcome.result.target_problem.empty() ? outcome.result.target_problem : outcome.error;
+      not_ready_ = "last pull failed: " +
+                   (why.empty() ? std::string("events not delivered") : log::redact(why));
+    } else {
+      failures_ = 0;
+      not_ready_.clear();
+    }
+    runtime_.metrics().ready().Set(not_ready_.empty() ? 1 : 0);
+  }
+
+  // Until the next firing, or the backoff retry after a failed pull when that comes first.
+  asio::awaitable<void> wait_next(bool failed) {
+    const auto& config = runtime_.config();
+    const auto at = std::chrono::time_point_cast<std::chrono::seconds>(runtime_.clock()());
+    auto wake = schedule::next_fire(at, config.pull_hour, config.pull_zone);
+    if (failed) wake = std::min(wake, at + schedule::retry_delay(failures_));
+    log::info(failed ? "retry scheduled" : "next pull scheduled",
+              {{"at", date::format("%FT%TZ", wake)}});
+    timer_.expires_after(wake - at);
+    co_await timer_.async_wait(common::nothrow);
   }
 
   Runtime& runtime_;
@@ -106,7 +119,7 @@ class Scheduler {
   std::string& not_ready_;
   bool persist_;
   asio::steady_timer timer_;
-  bool stopping_ = false;
+  int failures_ = 0;
   bool pulling_ = false;
 };
 
@@ -157,58 +170,63 @@ int run_service(const config::Config& config, const Options& options) {
                           {"port", static_cast<std::int64_t>(endpoint.port())}});
 
   Scheduler scheduler(*runtime, std::move(state), not_ready, !options.dry_run);
-  asio::steady_timer shutdown_deadline(io);
-  bool done = false;
+  auto& tasks = runtime->tasks();
   int exit_code = 0;
-  asio::co_spawn(io, scheduler.run(), [&](const std::exception_ptr& e) {
-    common::log_task_failure("scheduler", e,
-                             [&] { metrics.task_failures("scheduler").Increment(); });
-    // The loop ends only on shutdown (or a failure, counted above): the rest goes with it.
-    done = true;
-    shutdown_deadline.cancel();
-    server.stop();
-    signals.cancel();
+  tasks.spawn("scheduler", scheduler.run(), [&metrics, &exit_code] {
+    metrics.task_failures("scheduler").Increment();
+    exit_code = 1;  // the service cannot go on without it: let the supervisor restart it
   });
+  bool shutting_down = false;
 
-  // Shutdown: the pull in progress is cancelled at once; deliveries in flight get
-  // shutdown_timeout, then retries stop and the pull ends with what was acknowledged (the state is
-  // saved); past delivery.timeout more, the process stops regardless.
-  auto shut_down = [&](std::string_view why) {
+  // Shutdown, graceful then forced: cancelling the task group ends the pull in progress at once
+  // while deliveries in flight get shutdown_timeout; then retries stop and the pull ends with
+  // what was acknowledged (the state is saved); past delivery.timeout more, the process stops
+  // regardless.
+  auto shutdown = [&](std::string_view why) -> asio::awaitable<void> {
     log::info("shutting down", {{"reason", why}, {"pull_in_flight", scheduler.pulling()}});
     not_ready = "shutting down";
     metrics.ready().Set(0);
-    scheduler.stop();
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-          shutdown_deadline.expires_after(config.shutdown_timeout);
-          auto [ec] = co_await shutdown_deadline.async_wait(common::nothrow);
-          if (ec || done) co_return;
-          log::warn("shutdown timeout passed: stopping deliveries in flight");
-          runtime->sink().stop();
-          shutdown_deadline.expires_after(config.delivery.timeout + std::chrono::seconds(1));
-          std::tie(ec) = co_await shutdown_deadline.async_wait(common::nothrow);
-          if (ec || done) co_return;
-          log::error("work still running after the shutdown timeout; exiting without it");
-          io.stop();
-        },
-        [&](const std::exception_ptr& e) {
-          common::log_task_failure("shutdown", e,
-                                   [&] { metrics.task_failures("shutdown").Increment(); });
-        });
+    runtime->cancel_pull();
+    if (co_await tasks.join(config.shutdown_timeout)) co_return;
+    log::warn("shutdown timeout passed: stopping deliveries in flight");
+    runtime->sink().stop();
+    if (co_await tasks.join(config.delivery.timeout + std::chrono::seconds(1))) co_return;
+    log::error("work still running after the shutdown timeout; exiting without it");
+    io.stop();
+  };
+  auto spawn_shutdown = [&](std::string_view why) {
+    if (shutting_down) return;
+    shutting_down = true;
+    asio::co_spawn(io, shutdown(why), [&](const std::exception_ptr& e) {
+      common::log_task_failure("shutdown", e,
+                               [&] { metrics.task_failures("shutdown").Increment(); });
+    });
   };
   runtime->on_fatal = [&] {
-    if (done || exit_code != 0) return;
+    if (exit_code != 0) return;
     exit_code = 1;
-    signals.cancel();
-    shut_down("stdout closed");
+    spawn_shutdown("stdout closed");
   };
+
+  // The supervisor: once the scheduler ends (a shutdown, or a failure counted by the group), the
+  // server and the signal wait go with it and io.run() returns.
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await tasks.join();
+        server.stop();
+        signals.cancel();
+      },
+      [&](const std::exception_ptr& e) {
+        common::log_task_failure("supervisor", e,
+                                 [&] { metrics.task_failures("supervisor").Increment(); });
+      });
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
         auto [ec, signal] = co_await signals.async_wait(common::nothrow);
-        if (ec || done) co_return;
-        shut_down(signal == SIGTERM ? "SIGTERM" : "SIGINT");
+        if (ec) co_return;
+        spawn_shutdown(signal == SIGTERM ? "SIGTERM" : "SIGINT");
       },
       [&](const std::exception_ptr& e) {
         common::log_task_failure("signals", e,

@@ -121,7 +121,31 @@ common::CostGroup parse_group(od::value value, const common::CostGroup* like) {
   return group;
 }
 
-// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
+// TimePeriod {Start, End} into `period`; a missing date is an error of the caller's.
+void parse_time_period(od::value value, common::CostPeriod& period, bool& have_start,
+                       bool& have_end) {
+  od::object tp = take<od::object>(value.get_object(), "TimePeriod");
+  for (auto tp_result : tp) {
+    od::field f = take<od::field>(std::move(tp_result), "TimePeriod field");
+    const std::string_view k = key_of(f);
+    if (k != "Start" && k != "End") continue;
+    const auto text = take<std::string_view>(f.value().get_string(), "TimePeriod date");
+    const auto day = common::parse_date(text);
+    if (!day) fail("TimePeriod." + std::string(k) + " '" + std::string(text) + "'");
+    const bool start = k == "Start";
+    (start ? period.start : period.end) = *day;
+    (start ? have_start : have_end) = true;
+  }
+}
+
+void parse_groups(od::value value, common::CostPeriod& period) {
+  od::array groups = take<od::array>(value.get_array(), "Groups must be an array");
+  for (auto g : groups) {
+    const common::CostGroup* like = period.groups.empty() ? nullptr : &period.groups.back();
+    period.groups.push_back(parse_group(take<od::value>(g, "group"), like));
+  }
+}
+
 common::CostPeriod parse_period(od::value value) {
   common::CostPeriod period;
   bool have_start = false, have_end = false;
@@ -130,36 +154,49 @@ common::CostPeriod parse_period(od::value value) {
     od::field field = take<od::field>(std::move(field_result), "ResultsByTime field");
     const std::string_view key = key_of(field);
     if (key == "TimePeriod") {
-      od::object tp = take<od::object>(field.value().get_object(), "TimePeriod");
-      for (auto tp_result : tp) {
-        od::field f = take<od::field>(std::move(tp_result), "TimePeriod field");
-        const std::string_view k = key_of(f);
-        if (k != "Start" && k != "End") continue;
-        const auto text = take<std::string_view>(f.value().get_string(), "TimePeriod date");
-        const auto day = common::parse_date(text);
-        if (!day) fail("TimePeriod." + std::string(k) + " '" + std::string(text) + "'");
-        if (k == "Start") {
-          period.start = *day;
-          have_start = true;
-        } else {
-          period.end = *day;
-          have_end = true;
-        }
-      }
+      parse_time_period(field.value(), period, have_start, have_end);
     } else if (key == "Total") {
       parse_metrics(field.value(), period.total, false);
     } else if (key == "Groups") {
-      od::array groups = take<od::array>(field.value().get_array(), "Groups must be an array");
-      for (auto g : groups) {
-        const common::CostGroup* like = period.groups.empty() ? nullptr : &period.groups.back();
-        period.groups.push_back(parse_group(take<od::value>(g, "group"), like));
-      }
+      parse_groups(field.value(), period);
     } else if (key == "Estimated") {
       period.estimated = take<bool>(field.value().get_bool(), "Estimated must be a boolean");
     }
   }
   if (!have_start || !have_end) fail("ResultsByTime entry without TimePeriod Start/End");
   return period;
+}
+
+// The type and message of a JSON error body ({"__type": ..., "message": ...}); best effort: a
+// body that is not what AWS sends leaves them as they are.
+void parse_json_error(std::string_view head, AwsError& out) {
+  simdjson::padded_string padded(head);
+  od::parser parser;
+  od::document doc;
+  od::object obj;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS ||
+      doc.get_object().get(obj) != simdjson::SUCCESS) {
+    return;
+  }
+  for (auto field_result : obj) {
+    od::field field;
+    std::string_view key;
+    if (std::move(field_result).get(field) != simdjson::SUCCESS ||
+        field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      break;
+    }
+    const bool is_type = key == "__type" || key == "code" || key == "Code";
+    const bool is_message = key == "message" || key == "Message";
+    std::string_view value;
+    if ((!is_type && !is_message) || field.value().get_string().get(value) != simdjson::SUCCESS) {
+      continue;
+    }
+    if (is_message) {
+      out.message = std::string(value);
+    } else if (out.type.empty()) {
+      out.type = normalize_error_type(value);
+    }
+  }
 }
 
 }  // namespace
@@ -212,38 +249,15 @@ std::string normalize_error_type(std::string_view raw) {
   return std::string(raw);
 }
 
-// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
 AwsError parse_error(unsigned status, std::string_view error_type_header, std::string_view body) {
   AwsError out;
   out.status = status;
   out.type = normalize_error_type(error_type_header);
   // Error bodies are small; look at the first 64 KiB only.
   const std::string_view head = body.substr(0, std::size_t{64} * 1024);
-  std::size_t first = head.find_first_not_of(" \t\r\n");
+  const std::size_t first = head.find_first_not_of(" \t\r\n");
   if (first != std::string_view::npos && head[first] == '{') {
-    simdjson::padded_string padded(head);
-    od::parser parser;
-    od::document doc;
-    od::object obj;
-    if (parser.iterate(padded).get(doc) == simdjson::SUCCESS &&
-        doc.get_object().get(obj) == simdjson::SUCCESS) {
-      for (auto field_result : obj) {
-        od::field field;
-        if (std::move(field_result).get(field) != simdjson::SUCCESS) break;
-        std::string_view key;
-        if (field.unescaped_key().get(key) != simdjson::SUCCESS) break;
-        std::string_view value;
-        if (key == "__type" || key == "code" || key == "Code") {
-          if (field.value().get_string().get(value) == simdjson::SUCCESS && out.type.empty()) {
-            out.type = normalize_error_type(value);
-          }
-        } else if (key == "message" || key == "Message") {
-          if (field.value().get_string().get(value) == simdjson::SUCCESS) {
-            out.message = std::string(value);
-          }
-        }
-      }
-    }
+    parse_json_error(head, out);
   } else if (first != std::string_view::npos && head[first] == '<') {
     if (out.type.empty()) out.type = normalize_error_type(xml_element(head, "Code").value_or(""));
     out.message = xml_element(head, "Message").value_or("");

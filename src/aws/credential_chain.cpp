@@ -32,65 +32,94 @@ std::string_view to_string(CredentialSource source) {
   return "none";
 }
 
-// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
-SourceChoice choose_source(const config::Config& config, const config::Env& env,
-                           const FileReader& read_file) {
+namespace {
+
+// One step of the chain each, in the SDKs' order: nullopt when the source is not configured
+// at all (the chain goes on), else the choice or the error that ends the chain.
+std::optional<SourceChoice> from_config(const config::Config& config) {
+  const auto& secret = config.secret;
+  if (secret.access_key_id.empty() && secret.secret_access_key.empty()) return std::nullopt;
   SourceChoice out;
-  if (!config.secret.access_key_id.empty() || !config.secret.secret_access_key.empty()) {
-    if (config.secret.access_key_id.empty() || config.secret.secret_access_key.empty()) {
-      out.error = "secret.access_key_id and secret.secret_access_key must be given together";
-      return out;
-    }
-    out.source = CredentialSource::config;
-    out.credentials = {config.secret.access_key_id, config.secret.secret_access_key,
-                       config.secret.session_token, std::nullopt};
-    out.description = "static keys from the config (secret.*)";
+  if (secret.access_key_id.empty() || secret.secret_access_key.empty()) {
+    out.error = "secret.access_key_id and secret.secret_access_key must be given together";
     return out;
   }
+  out.source = CredentialSource::config;
+  out.credentials = {secret.access_key_id, secret.secret_access_key, secret.session_token,
+                     std::nullopt};
+  out.description = "static keys from the config (secret.*)";
+  return out;
+}
+
+std::optional<SourceChoice> from_environment(const config::Env& env) {
   const std::string env_id = text::env_or(env, "AWS_ACCESS_KEY_ID");
   const std::string env_secret = text::env_or(env, "AWS_SECRET_ACCESS_KEY");
-  if (!env_id.empty() || !env_secret.empty()) {
-    if (env_id.empty() || env_secret.empty()) {
-      out.error = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together";
-      return out;
-    }
-    out.source = CredentialSource::environment;
-    out.credentials = {env_id, env_secret, text::env_or(env, "AWS_SESSION_TOKEN"), std::nullopt};
-    out.description = "environment (AWS_ACCESS_KEY_ID)";
+  if (env_id.empty() && env_secret.empty()) return std::nullopt;
+  SourceChoice out;
+  if (env_id.empty() || env_secret.empty()) {
+    out.error = "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together";
     return out;
   }
+  out.source = CredentialSource::environment;
+  out.credentials = {env_id, env_secret, text::env_or(env, "AWS_SESSION_TOKEN"), std::nullopt};
+  out.description = "environment (AWS_ACCESS_KEY_ID)";
+  return out;
+}
+
+std::optional<SourceChoice> from_web_identity(const config::Env& env) {
   const std::string role = text::env_or(env, "AWS_ROLE_ARN");
   const std::string token_file = text::env_or(env, "AWS_WEB_IDENTITY_TOKEN_FILE");
-  if (!role.empty() && !token_file.empty()) {
-    out.source = CredentialSource::web_identity;
-    out.web_identity = {role, token_file,
-                        text::env_or(env, "AWS_ROLE_SESSION_NAME", "source-aws-billing")};
-    out.description = "web identity (AWS_ROLE_ARN " + role + ", token file " + token_file + ")";
-    return out;
-  }
+  if (role.empty() || token_file.empty()) return std::nullopt;
+  SourceChoice out;
+  out.source = CredentialSource::web_identity;
+  out.web_identity = {role, token_file,
+                      text::env_or(env, "AWS_ROLE_SESSION_NAME", "source-aws-billing")};
+  out.description = "web identity (AWS_ROLE_ARN " + role + ", token file " + token_file + ")";
+  return out;
+}
+
+std::string shared_credentials_path(const config::Env& env) {
   std::string path = text::env_or(env, "AWS_SHARED_CREDENTIALS_FILE");
   if (path.empty()) {
     const std::string home = text::env_or(env, "HOME");
     if (!home.empty()) path = home + "/.aws/credentials";
   }
+  return path;
+}
+
+// Nullopt when the file cannot be read (the chain ends with "no credentials").
+std::optional<SourceChoice> from_shared_file(const std::string& path, const config::Env& env,
+                                             const FileReader& read_file) {
+  if (path.empty()) return std::nullopt;
+  auto file = read_file(path);
+  if (!file) return std::nullopt;
   const std::string profile = text::env_or(env, "AWS_PROFILE", "default");
-  if (!path.empty()) {
-    if (auto text = read_file(path)) {
-      try {
-        if (auto creds = parse_shared_credentials(*text, profile)) {
-          out.source = CredentialSource::shared_file;
-          out.credentials = std::move(*creds);
-          out.description = "shared credentials file " + path + ", profile " + profile;
-        } else {
-          out.error = "profile '" + profile + "' not found in " + path;
-        }
-      } catch (const CredentialError& e) {
-        out.error = std::string(e.what()) + " (" + path + ")";
-      }
-      OPENSSL_cleanse(text->data(), text->size());
-      return out;
+  SourceChoice out;
+  try {
+    if (auto creds = parse_shared_credentials(*file, profile)) {
+      out.source = CredentialSource::shared_file;
+      out.credentials = std::move(*creds);
+      out.description = "shared credentials file " + path + ", profile " + profile;
+    } else {
+      out.error = "profile '" + profile + "' not found in " + path;
     }
+  } catch (const CredentialError& e) {
+    out.error = std::string(e.what()) + " (" + path + ")";
   }
+  OPENSSL_cleanse(file->data(), file->size());
+  return out;
+}
+
+}  // namespace
+
+SourceChoice choose_source(const config::Config& config, const config::Env& env,
+                           const FileReader& read_file) {
+  if (auto c = from_config(config)) return std::move(*c);
+  if (auto c = from_environment(env)) return std::move(*c);
+  if (auto c = from_web_identity(env)) return std::move(*c);
+  const std::string path = shared_credentials_path(env);
+  if (auto c = from_shared_file(path, env, read_file)) return std::move(*c);
+  SourceChoice out;
   out.error =
       "no AWS credentials: set secret.* in the config, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
       "AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE, or a shared credentials file" +

@@ -1,61 +1,62 @@
 #include "aws/xml.hpp"
 
 #include <charconv>
+#include <utility>
 
 namespace sab::aws {
 namespace {
 
-// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
+// Appends `code` as UTF-8.
+void append_utf8(std::string& out, unsigned code) {
+  if (code < 0x80) {
+    out.push_back(static_cast<char>(code));
+  } else if (code < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (code >> 6)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  } else if (code < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (code >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (code >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
+  }
+}
+
+// Decodes one entity name (between '&' and ';') onto `out`; false when it is not one we know
+// (the caller then keeps the text as it was).
+bool append_entity(std::string& out, std::string_view ent) {
+  static constexpr std::pair<std::string_view, char> kNamed[] = {
+      {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}};
+  for (const auto& [name, c] : kNamed) {
+    if (ent == name) {
+      out.push_back(c);
+      return true;
+    }
+  }
+  if (ent.size() < 2 || ent[0] != '#') return false;
+  const bool hexnum = ent[1] == 'x' || ent[1] == 'X';
+  const auto digits = ent.substr(hexnum ? 2 : 1);
+  unsigned code = 0;
+  auto [p, ec] =
+      std::from_chars(digits.data(), digits.data() + digits.size(), code, hexnum ? 16 : 10);
+  if (ec != std::errc{} || p != digits.data() + digits.size() || code > 0x10FFFF) return false;
+  append_utf8(out, code);
+  return true;
+}
+
 std::string xml_unescape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '&') {
-      out.push_back(s[i]);
-      continue;
-    }
-    const auto semi = s.find(';', i);
+    const auto semi = s[i] == '&' ? s.find(';', i) : std::string_view::npos;
     if (semi == std::string_view::npos || semi - i > 10) {
       out.push_back(s[i]);
       continue;
     }
-    const std::string_view ent = s.substr(i + 1, semi - i - 1);
-    if (ent == "amp") {
-      out.push_back('&');
-    } else if (ent == "lt") {
-      out.push_back('<');
-    } else if (ent == "gt") {
-      out.push_back('>');
-    } else if (ent == "quot") {
-      out.push_back('"');
-    } else if (ent == "apos") {
-      out.push_back('\'');
-    } else if (ent.size() > 1 && ent[0] == '#') {
-      unsigned code = 0;
-      const bool hexnum = ent[1] == 'x' || ent[1] == 'X';
-      const auto digits = ent.substr(hexnum ? 2 : 1);
-      auto [p, ec] =
-          std::from_chars(digits.data(), digits.data() + digits.size(), code, hexnum ? 16 : 10);
-      if (ec != std::errc{} || p != digits.data() + digits.size() || code > 0x10FFFF) {
-        out.append(s.substr(i, semi - i + 1));
-      } else if (code < 0x80) {
-        out.push_back(static_cast<char>(code));
-      } else if (code < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (code >> 6)));
-        out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-      } else if (code < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (code >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-      } else {
-        out.push_back(static_cast<char>(0xF0 | (code >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (code & 0x3F)));
-      }
-    } else {
-      out.append(s.substr(i, semi - i + 1));
-    }
+    if (!append_entity(out, s.substr(i + 1, semi - i - 1))) out.append(s.substr(i, semi - i + 1));
     i = semi;
   }
   return out;

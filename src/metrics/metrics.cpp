@@ -102,7 +102,8 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
     credential_refreshes(v);
   for (auto v : {"/healthz", "/readyz", "/metrics", "other"})
     http_requests(v);
-  for (auto v : {"scheduler", "delivery", "http_server", "credentials", "signals", "shutdown"})
+  for (auto v :
+       {"scheduler", "delivery", "http_server", "credentials", "signals", "shutdown", "supervisor"})
     task_failures(v);
 }
 

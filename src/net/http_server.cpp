@@ -12,10 +12,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <list>
 #include <system_error>
 
 #include "common/log.hpp"
+#include "common/task_group.hpp"
 #include "common/tasks.hpp"
 
 namespace sab::net {
@@ -24,29 +24,29 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
+// The sessions run in a task group: stop() cancels what each awaits, and each session's frame
+// owns its stream, so nothing else points at a connection.
+struct HttpServer::Impl {
   asio::io_context& io;
   ServerOptions options;
   ServerHandlers handlers;
   tcp::acceptor acceptor;
-  std::list<beast::tcp_stream*> connections;
+  common::TaskGroup sessions;
   bool stopped = false;
 
   Impl(asio::io_context& i, ServerOptions o, ServerHandlers h)
-      : io(i), options(std::move(o)), handlers(std::move(h)), acceptor(i) {}
+      : io(i),
+        options(std::move(o)),
+        handlers(std::move(h)),
+        acceptor(i),
+        sessions(i.get_executor()) {}
 
   asio::awaitable<void> session(tcp::socket socket) {
-    auto self = shared_from_this();
+    // A cancelled read or write ends the loop below; nothing is thrown at stop().
+    co_await asio::this_coro::throw_if_cancelled(false);
     beast::tcp_stream stream(std::move(socket));
-    auto registration = connections.insert(connections.end(), &stream);
-    struct Unregister {
-      Impl& impl;
-      std::list<beast::tcp_stream*>::iterator it;
-      ~Unregister() { impl.connections.erase(it); }
-    } unregister{*this, registration};
-
     beast::flat_buffer buffer(options.max_request_bytes);
-    for (;;) {
+    while (!stopped) {
       http::request_parser<http::empty_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.max_request_bytes));
       parser.body_limit(0);
@@ -76,7 +76,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   asio::awaitable<void> accept_loop() {
-    auto self = shared_from_this();
     while (!stopped) {
       auto [ec, socket] = co_await acceptor.async_accept(common::nothrow);
       if (stopped || ec == asio::error::operation_aborted) break;
@@ -87,20 +86,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
         co_await pause.async_wait(common::nothrow);
         continue;
       }
-      if (connections.size() >= options.max_connections) {
+      if (sessions.size() >= options.max_connections) {
         boost::system::error_code ignored;
         socket.close(ignored);
         continue;
       }
-      asio::co_spawn(io, session(std::move(socket)), [this, self](const std::exception_ptr& e) {
-        common::log_task_failure("http_server", e, handlers.task_failed);
-      });
+      sessions.spawn("http_server", session(std::move(socket)), handlers.task_failed);
     }
   }
 };
 
 HttpServer::HttpServer(asio::io_context& io, ServerOptions options, ServerHandlers handlers)
-    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handlers))) {}
+    : impl_(std::make_unique<Impl>(io, std::move(options), std::move(handlers))) {}
 
 HttpServer::~HttpServer() {
   stop();
@@ -126,9 +123,9 @@ void HttpServer::start() {
   if (!ec) d.acceptor.bind(endpoint, ec);
   if (!ec) d.acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::system_error(ec, "listen on " + where);
-  auto self = impl_;
-  asio::co_spawn(d.io, d.accept_loop(), [self](const std::exception_ptr& e) {
-    common::log_task_failure("http_server", e, self->handlers.task_failed);
+  // The accept loop is not one of the sessions (they are counted against max_connections).
+  asio::co_spawn(d.io, d.accept_loop(), [&d](const std::exception_ptr& e) {
+    common::log_task_failure("http_server", e, d.handlers.task_failed);
   });
 }
 
@@ -138,8 +135,7 @@ void HttpServer::stop() {
   d.stopped = true;
   boost::system::error_code ignored;
   d.acceptor.close(ignored);
-  for (auto* stream : d.connections)
-    stream->socket().close(ignored);
+  d.sessions.emit(asio::cancellation_type::terminal);
 }
 
 asio::ip::tcp::endpoint HttpServer::local_endpoint() const {

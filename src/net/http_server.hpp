@@ -35,7 +35,8 @@ class HttpServer {
 
  private:
   struct Impl;
-  std::shared_ptr<Impl> impl_;
+  // The coroutines point at it: the server must outlive the io_context's run (as in the service).
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace sab::net
