@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The lint stage of the test command: every step runs, and any finding fails the stage.
 #   clang-format (the repo's .clang-format) over the C++ sources, tests and benchmarks;
-#   the include layers of src/ (tests/lint/check_layers.py);
+#   the include layers of src/ (tests/lint/check_layers.py) and every header's opening comment
+#   (tests/lint/check_headers.py);
 #   clang-tidy (.clang-tidy) over src/, with the release build's compile_commands.json;
 #   flake8 (.flake8) over the Python files; shellcheck over the shell scripts.
 set -euo pipefail
@@ -15,6 +16,9 @@ clang-format --dry-run --Werror "${cxx[@]}" || status=1
 
 step "include layers"
 python3 tests/lint/check_layers.py src || status=1
+
+step "header openings"
+python3 tests/lint/check_headers.py . || status=1
 
 step clang-tidy
 [ -f build/compile_commands.json ] || bash .ci/build.sh ci

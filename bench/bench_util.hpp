@@ -1,6 +1,7 @@
 #pragma once
 
-// Small helpers shared by the benchmark programs: arguments, the corpus, clocks, result lines.
+// Small helpers shared by the benchmark programs: arguments, the corpus, clocks, result lines,
+// so each benchmark reports its ratios the same way.
 
 #include <chrono>
 #include <cstdio>

@@ -1,5 +1,8 @@
 #pragma once
 
+// The command line (SPEC §1): flags, the --once date selection and the options each mode
+// runs with. Parsing is pure and never exits; main() decides what an error means.
+
 #include <chrono>
 #include <optional>
 #include <string>

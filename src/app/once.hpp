@@ -1,5 +1,8 @@
 #pragma once
 
+// --once: one pull of the selected days, delivered, then exit (0 when every event was
+// settled and nothing was dead-lettered).
+
 #include "app/cli.hpp"
 #include "config/config.hpp"
 

@@ -1,5 +1,8 @@
 #pragma once
 
+// One pull: Cost Explorer pages in, events out, the outcome per billing day. The Cost Explorer
+// client and the sink are passed in, so tests can drive it with fakes or real peers alike.
+
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
@@ -16,8 +19,6 @@
 #include "schedule/schedule.hpp"
 #include "state/state.hpp"
 
-// One pull: Cost Explorer pages in, events out, the outcome per billing day. The Cost Explorer
-// client and the sink are passed in, so tests can drive it with fakes or real peers alike.
 namespace sab::app {
 
 using Day = std::chrono::sys_days;

@@ -1,5 +1,8 @@
 #pragma once
 
+// The parts one run of the process wires together: one io_context, the Cost Explorer client with
+// its credentials, the sink (target or --dry-run stdout), the pipeline and the state.
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -19,8 +22,6 @@
 #include "metrics/metrics.hpp"
 #include "state/state.hpp"
 
-// The parts one run of the process wires together: one io_context, the Cost Explorer client with
-// its credentials, the sink (target or --dry-run stdout), the pipeline and the state.
 namespace sab::app {
 
 class Runtime {

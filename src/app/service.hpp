@@ -1,5 +1,8 @@
 #pragma once
 
+// The long-running mode: the daily timer coroutine, the /healthz, /readyz and /metrics
+// server, and the graceful-then-forced shutdown on SIGTERM/SIGINT.
+
 #include <memory>
 
 #include "app/cli.hpp"

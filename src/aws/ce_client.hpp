@@ -1,10 +1,12 @@
 #pragma once
 
 // The Cost Explorer client: signed GetCostAndUsage requests over one keep-alive HTTP(S)
-// connection, every NextPageToken followed, throttling / 5xx / transport errors retried with
-// exponential backoff and full jitter (bounded), a complete 2xx answer that does not parse
-// retried once only (it would very likely be the same again, and each request is billed), the
-// period restarted once on InvalidNextToken / RequestChanged, auth errors failing at once.
+// connection, every NextPageToken followed, each page handed on as it arrives.
+//
+// Throttling / 5xx / transport errors are retried with exponential backoff and full jitter
+// (bounded); a complete 2xx answer that does not parse is retried once only (it would very
+// likely be the same again, and each request is billed); the period is restarted once on
+// InvalidNextToken / RequestChanged; auth errors fail at once.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

@@ -1,6 +1,8 @@
 #pragma once
 
-// AWS credentials and the provider chain, in the order of the AWS SDKs:
+// The credential provider chain: which source gives the AWS credentials, in the order of the
+// AWS SDKs, and the provider that loads, caches and refreshes them.
+//
 //   1. static keys from the config (secret.*)
 //   2. environment: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY [/ AWS_SESSION_TOKEN]
 //   3. web identity: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE [+ AWS_ROLE_SESSION_NAME]

@@ -1,6 +1,7 @@
 #pragma once
 
-// The AWS shared credentials file (INI): reading it and finding a profile's keys.
+// The AWS shared credentials file (INI): reading it and finding a profile's keys. Parsing is
+// pure; the file is read through an injectable reader.
 
 #include <functional>
 #include <optional>

@@ -1,6 +1,7 @@
 #pragma once
 
-// AWS Signature Version 4 (header signing), as separately testable pure steps.
+// AWS Signature Version 4 (header signing), as separately testable pure steps, one function
+// per step of the algorithm:
 //
 //   canonical_request -> string_to_sign -> signing_key -> signature -> Authorization header
 //

@@ -1,6 +1,7 @@
 #pragma once
 
-// Small text helpers shared by the credential sources (INI files, environment variables).
+// Small text helpers shared by the credential sources (INI files, environment variables):
+// trimming, lower-casing, reading a variable with a default.
 
 #include <algorithm>
 #include <cctype>

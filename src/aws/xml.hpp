@@ -1,12 +1,13 @@
 #pragma once
 
+// The little XML the AWS query APIs answer with (STS credentials, error bodies): no parser, just
+// the text of an element. Pure.
+
 #include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
-// The little XML the AWS query APIs answer with (STS credentials, error bodies): no parser, just
-// the text of an element. Pure.
 namespace sab::aws {
 
 // The text between <tag> and </tag> (first occurrence at or after `from`), XML entities decoded.

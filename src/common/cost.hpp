@@ -1,10 +1,12 @@
 #pragma once
 
+// The data that flows from the Cost Explorer parser (aws) to the event mapping (events): one
+// period's groups with their amounts kept as the exact decimal strings AWS sent.
+
 #include <chrono>
 #include <string>
 #include <vector>
 
-// The data that flows from the Cost Explorer parser (aws) to the event mapping (events).
 namespace sab::common {
 
 struct MetricValue {

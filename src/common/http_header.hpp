@@ -1,9 +1,11 @@
 #pragma once
 
+// What HTTP (RFC 9110) allows in a header field: shared by the config checks and the deliverer,
+// so a header the config accepts is one the deliverer can send.
+
 #include <algorithm>
 #include <string_view>
 
-// What HTTP (RFC 9110) allows in a header field: shared by the config checks and the deliverer.
 namespace sab::common {
 
 // A header name is a token: letters, digits and !#$%&'*+-.^_`|~, at least one.

@@ -1,5 +1,8 @@
 #pragma once
 
+// JSON text helpers for the writers (events, logs, dead letters): string escaping that always
+// yields valid UTF-8 output.
+
 #include <string>
 #include <string_view>
 

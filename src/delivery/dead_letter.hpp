@@ -1,5 +1,8 @@
 #pragma once
 
+// The dead-letter file: events the target refused permanently, one structured-mode JSON per
+// line in state_dir, so nothing refused is lost silently.
+
 #include <string>
 
 #include "events/event.hpp"

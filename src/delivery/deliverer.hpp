@@ -1,5 +1,8 @@
 #pragma once
 
+// The HTTP target sink: a pool of keep-alive connections delivering CloudEvents at least once,
+// with retries, redirects and dead letters (SPEC §4).
+
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>

@@ -1,5 +1,8 @@
 #pragma once
 
+// --dry-run: the events as they would be sent, written to stdout as JSON lines; nothing is
+// delivered and no state is written.
+
 #include <functional>
 #include <ostream>
 #include <vector>

@@ -1,5 +1,8 @@
 #pragma once
 
+// The retry policy of deliveries to the target (SPEC §4): which answers are retried, backoff
+// with full jitter, Retry-After. Pure: time and randomness are injected.
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -9,7 +12,6 @@
 
 #include "net/url.hpp"
 
-// The retry policy of deliveries to the target (SPEC §4). Pure: time and randomness are injected.
 namespace sab::delivery {
 
 // What an HTTP status means for the events of the request.

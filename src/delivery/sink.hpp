@@ -1,5 +1,8 @@
 #pragma once
 
+// Where events go and how a delivery reports back: the interface the pipeline delivers
+// through, with the HTTP target and the dry run behind it.
+
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
 #include <string>

@@ -1,5 +1,8 @@
 #pragma once
 
+// The CloudEvents HTTP protocol binding v1.0.2 and JSON event format v1.0: one writer per
+// content mode behind events::write_http_request. Pure.
+
 #include <span>
 #include <string>
 #include <string_view>
@@ -7,7 +10,6 @@
 #include "config/config.hpp"
 #include "events/event.hpp"
 
-// CloudEvents HTTP protocol binding v1.0.2 and JSON event format v1.0. Pure.
 namespace sab::events {
 
 inline constexpr std::string_view kStructuredContentType =

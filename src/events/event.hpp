@@ -1,5 +1,8 @@
 #pragma once
 
+// One CloudEvent as the service builds it: the context attributes and the data as JSON text,
+// ready for any content mode.
+
 #include <string>
 
 namespace sab::events {

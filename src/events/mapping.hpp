@@ -1,5 +1,8 @@
 #pragma once
 
+// SPEC §3: one Cost Explorer group of one period -> one CloudEvent, with a deterministic id so
+// a sink can drop duplicates. Pure.
+
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -9,7 +12,6 @@
 #include "config/config.hpp"
 #include "events/event.hpp"
 
-// SPEC §3: one Cost Explorer group of one period -> one CloudEvent. Pure.
 namespace sab::events {
 
 // camelCase of an API name: "LINKED_ACCOUNT" -> "linkedAccount", "SERVICE" -> "service",

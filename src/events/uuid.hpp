@@ -1,5 +1,8 @@
 #pragma once
 
+// RFC 4122 UUIDs: version 5 (name-based, SHA-1) for the deterministic event ids, and their
+// text form.
+
 #include <array>
 #include <cstdint>
 #include <optional>

@@ -1,5 +1,8 @@
 #pragma once
 
+// Every Prometheus series of the service (prefix aws_billing_source_): counters, histograms,
+// gauges, with their label sets created at zero at start.
+
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>

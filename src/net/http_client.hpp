@@ -1,5 +1,8 @@
 #pragma once
 
+// An HTTP/1.1 client over plain TCP or TLS with keep-alive, a deadline on every step and
+// per-operation cancellation; used for Cost Explorer, STS and delivery.
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>

@@ -1,5 +1,8 @@
 #pragma once
 
+// The service's own endpoints as a pure function of a parsed request (no I/O), so the routing
+// can be tested and fuzzed without sockets.
+
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -7,8 +10,6 @@
 #include <functional>
 #include <string>
 
-// The service's own endpoints as a pure function of a parsed request (no I/O), so the routing
-// can be tested and fuzzed without sockets.
 namespace sab::net {
 
 struct ServerHandlers {

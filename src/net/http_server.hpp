@@ -1,5 +1,8 @@
 #pragma once
 
+// The small HTTP server for /healthz, /readyz and /metrics: one coroutine per connection,
+// bounded requests and connections, stopped by cancelling its sessions.
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,5 +1,8 @@
 #pragma once
 
+// http(s) URLs as the service uses them (targets, endpoints): scheme, host, port and target,
+// parsed strictly. Pure.
+
 #include <optional>
 #include <string>
 #include <string_view>

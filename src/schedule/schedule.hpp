@@ -1,5 +1,8 @@
 #pragma once
 
+// Schedule arithmetic: the daily firing in a time zone, which days a pull covers (catch-up,
+// restatement, MONTHLY) and --once date selection. Pure functions of an injected now.
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -8,7 +11,6 @@
 
 #include "config/config.hpp"
 
-// Schedule arithmetic: pure functions of an injected "now".
 namespace sab::schedule {
 
 using Clock = std::chrono::system_clock;

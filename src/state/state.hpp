@@ -1,5 +1,8 @@
 #pragma once
 
+// The checkpoint and restatement digests, persisted in state_dir: the file format, atomic
+// saves and the directory lock that keeps one process per state.
+
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -8,7 +11,6 @@
 #include <string>
 #include <string_view>
 
-// The checkpoint and restatement digests, persisted in state_dir.
 namespace sab::state {
 
 using Day = std::chrono::sys_days;
