@@ -1,5 +1,9 @@
 #pragma once
 
+// Test-only readers of what events::write_http_request writes: the header lines split into
+// name/value pairs, and decoders of the binding (percent-decoding, the JSON event format). The
+// service never reads CloudEvents back, so these live with the tests (unit tests and fuzz targets).
+
 #include <span>
 #include <string>
 #include <string_view>
@@ -9,9 +13,6 @@
 #include "config/config.hpp"
 #include "events/event.hpp"
 
-// Test-only readers of what events::write_http_request writes: the header lines split into
-// name/value pairs, and decoders of the binding (percent-decoding, the JSON event format). The
-// service never reads CloudEvents back, so these live with the tests (unit tests and fuzz targets).
 namespace sab::test {
 
 // The header lines of a head ("name: value\r\n" each, as write_http_request appends them), in
