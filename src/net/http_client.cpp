@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -50,6 +51,10 @@ std::string_view to_string(TransportErrorKind kind) {
       return "too_large";
     case TransportErrorKind::protocol:
       return "protocol";
+    case TransportErrorKind::proxy:
+      return "proxy";
+    case TransportErrorKind::proxy_auth:
+      return "proxy_auth";
   }
   return "protocol";
 }
@@ -113,16 +118,21 @@ struct HttpClient::Impl {
   }
 
   void abort_if_cancelled(const asio::cancellation_state& cancel);
-  // Resolve, TCP connect and, for https, the TLS handshake, all by `deadline`.
-  asio::awaitable<void> connect(const Url& origin, std::chrono::steady_clock::time_point deadline,
+  // Resolve, TCP connect (to the proxy when there is one), the CONNECT tunnel for https through
+  // a proxy and, for https, the TLS handshake, all by `deadline`.
+  asio::awaitable<void> connect(const Url& origin, const std::optional<ProxyEndpoint>& proxy,
+                                std::chrono::steady_clock::time_point deadline,
                                 const asio::cancellation_state& cancel);
+  asio::awaitable<void> tunnel(const Url& origin, const ProxyEndpoint& proxy,
+                               std::chrono::steady_clock::time_point deadline,
+                               const asio::cancellation_state& cancel);
   asio::awaitable<void> handshake(const Url& origin, std::chrono::steady_clock::time_point deadline,
                                   const asio::cancellation_state& cancel);
 };
 
 HttpClient::HttpClient(asio::any_io_executor executor, Url origin,
-                       std::shared_ptr<ssl::context> tls)
-    : origin_(std::move(origin)), impl_(std::make_unique<Impl>()) {
+                       std::shared_ptr<ssl::context> tls, std::optional<ProxyEndpoint> proxy)
+    : origin_(std::move(origin)), proxy_(std::move(proxy)), impl_(std::make_unique<Impl>()) {
   impl_->executor = std::move(executor);
   impl_->tls_context = std::move(tls);
   if (origin_.tls && !impl_->tls_context) {
@@ -287,12 +297,14 @@ struct ExchangeResult {
   bool nothing_received = false;  // ec came before any byte of the answer
 };
 
+// The request as written: [absolute-form prefix for a proxy], head (or its rest), body.
+using RequestBuffers = std::array<asio::const_buffer, 3>;
+
 // Writes the request and reads the answer on `stream` (plain or TLS; `lowest` is its TCP layer,
 // which carries the deadline).
 template <class Stream>
 asio::awaitable<ExchangeResult> exchange(Stream& stream, beast::tcp_stream& lowest,
-                                         beast::flat_buffer& buffer,
-                                         const std::array<asio::const_buffer, 2>& request,
+                                         beast::flat_buffer& buffer, const RequestBuffers& request,
                                          Clock::time_point deadline, std::uint64_t body_limit,
                                          OversizedBody oversized) {
   ExchangeResult out;
@@ -378,9 +390,13 @@ void HttpClient::Impl::abort_if_cancelled(const asio::cancellation_state& cancel
   }
 }
 
-asio::awaitable<void> HttpClient::Impl::connect(const Url& origin, Clock::time_point deadline,
+asio::awaitable<void> HttpClient::Impl::connect(const Url& origin,
+                                                const std::optional<ProxyEndpoint>& proxy,
+                                                Clock::time_point deadline,
                                                 const asio::cancellation_state& cancel) {
-  auto endpoints = co_await resolve(origin, deadline);
+  // Through a proxy the TCP connection goes to the proxy; errors name it.
+  const Url& peer = proxy ? proxy->url : origin;
+  auto endpoints = co_await resolve(peer, deadline);
   abort_if_cancelled(cancel);
   if (origin.tls) {
     secure.emplace(executor, *tls_context);
@@ -394,12 +410,56 @@ asio::awaitable<void> HttpClient::Impl::connect(const Url& origin, Clock::time_p
   if (ec) {
     abort_if_cancelled(cancel);
     close();
-    if (ec == beast::error::timeout) throw_timeout(origin, "connect");
-    throw TransportError(TransportErrorKind::connect,
-                         "cannot connect to " + origin.host_header + ": " + ec.message());
+    if (ec == beast::error::timeout) throw_timeout(peer, "connect");
+    throw TransportError(TransportErrorKind::connect, std::string("cannot connect to ") +
+                                                          (proxy ? "proxy " : "") +
+                                                          peer.host_header + ": " + ec.message());
   }
   stream.socket().set_option(tcp::no_delay(true), ec);
+  if (proxy && origin.tls) co_await tunnel(origin, *proxy, deadline, cancel);
   if (secure) co_await handshake(origin, deadline, cancel);
+}
+
+asio::awaitable<void> HttpClient::Impl::tunnel(const Url& origin, const ProxyEndpoint& proxy,
+                                               Clock::time_point deadline,
+                                               const asio::cancellation_state& cancel) {
+  auto& stream = lowest();
+  const std::string request = connect_request(origin, proxy);
+  stream.expires_after(remaining(deadline));
+  auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(request), common::nothrow);
+  // The proxy's answer ends with its header: after a 200 the origin speaks TLS only once the
+  // client hello is sent, so nothing past the header is read here.
+  http::response_parser<http::empty_body> parser;
+  parser.skip(true);
+  beast::flat_buffer buffer;
+  boost::system::error_code ec = wec;
+  if (!ec) {
+    stream.expires_after(remaining(deadline));
+    std::tie(ec, std::ignore) =
+        co_await http::async_read_header(stream, buffer, parser, common::nothrow);
+  }
+  abort_if_cancelled(cancel);
+  const std::string where = "proxy " + proxy.url.host_header;
+  if (ec) {
+    close();
+    if (ec == beast::error::timeout) throw_timeout(proxy.url, "CONNECT");
+    throw TransportError(TransportErrorKind::reset,
+                         "CONNECT through " + where + " failed: " + ec.message());
+  }
+  const unsigned status = parser.get().result_int();
+  if (status / 100 == 2) co_return;
+  close();
+  const std::string tunnel = "CONNECT " + origin.host + ":" + origin.port + " through " + where;
+  if (status == 407) {
+    throw TransportError(TransportErrorKind::proxy_auth,
+                         tunnel + ": proxy authentication required (HTTP 407); " +
+                             (proxy.authorization.empty()
+                                  ? "give user:password in the proxy URL"
+                                  : "the proxy refused the user and password of the proxy URL"));
+  }
+  throw TransportError(TransportErrorKind::proxy, tunnel + " refused: HTTP " +
+                                                      std::to_string(status) + " " +
+                                                      std::string(parser.get().reason()));
 }
 
 asio::awaitable<void> HttpClient::Impl::handshake(const Url& origin, Clock::time_point deadline,
@@ -424,12 +484,17 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
   // A handle on the coroutine's state: it sees a cancellation emitted later.
   const asio::cancellation_state cancel = co_await asio::this_coro::cancellation_state;
   d.abort_if_cancelled(cancel);
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head.data(), head.size()),
-                                                  asio::buffer(body.data(), body.size())};
+  // An http origin through a proxy: the request line in absolute form, and the proxy's
+  // credentials (an https origin has them on its CONNECT instead).
+  std::pair<std::string, std::size_t> prefix;
+  if (proxy_ && !origin_.tls) prefix = absolute_form_prefix(head, origin_, *proxy_);
+  const std::string_view rest = head.substr(prefix.second);
+  const RequestBuffers buffers{asio::buffer(prefix.first), asio::buffer(rest.data(), rest.size()),
+                               asio::buffer(body.data(), body.size())};
 
   for (int attempt = 0;; ++attempt) {
     const bool reused = d.connected();
-    if (!reused) co_await d.connect(origin_, deadline, cancel);
+    if (!reused) co_await d.connect(origin_, proxy_, deadline, cancel);
     d.abort_if_cancelled(cancel);
 
     ExchangeResult x;

@@ -11,10 +11,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "net/proxy.hpp"
 #include "net/url.hpp"
 
 namespace sab::net {
@@ -33,13 +35,15 @@ std::shared_ptr<boost::asio::ssl::context> make_client_tls_context(const TlsConf
 
 // Why an exchange failed before a complete response arrived.
 enum class TransportErrorKind {
-  resolve,    // host name did not resolve
-  connect,    // TCP connect refused or unreachable
-  tls,        // handshake failed, certificate not trusted or host name mismatch
-  timeout,    // the per-request deadline passed
-  reset,      // connection reset or closed before the response was complete
-  too_large,  // the response body exceeded the limit
-  protocol,   // not a valid HTTP response
+  resolve,     // host name did not resolve
+  connect,     // TCP connect refused or unreachable
+  tls,         // handshake failed, certificate not trusted or host name mismatch
+  timeout,     // the per-request deadline passed
+  reset,       // connection reset or closed before the response was complete
+  too_large,   // the response body exceeded the limit
+  protocol,    // not a valid HTTP response
+  proxy,       // the proxy refused the tunnel (a 4xx/5xx answer to CONNECT other than 407)
+  proxy_auth,  // the proxy wants other credentials (407): fix proxy.url, retrying cannot help
 };
 std::string_view to_string(TransportErrorKind kind);
 
@@ -78,10 +82,15 @@ inline constexpr std::size_t kBodyPadding = 64;
 // One keep-alive HTTP/1.1 connection to one origin (http or https), opened on first use and
 // re-opened when the peer closed it. One request at a time; not thread-safe (use it from one
 // strand/io_context thread).
+//
+// Through a `proxy`: an https origin gets a CONNECT tunnel, then TLS with the origin inside it
+// (the origin's name checked as without a proxy); an http origin gets absolute-form requests.
+// Proxy-Authorization goes to the proxy only, never to the origin.
 class HttpClient {
  public:
   HttpClient(boost::asio::any_io_executor executor, Url origin,
-             std::shared_ptr<boost::asio::ssl::context> tls);
+             std::shared_ptr<boost::asio::ssl::context> tls,
+             std::optional<ProxyEndpoint> proxy = std::nullopt);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -110,10 +119,12 @@ class HttpClient {
 
   void close();
   const Url& origin() const { return origin_; }
+  const std::optional<ProxyEndpoint>& proxy() const { return proxy_; }
 
  private:
   struct Impl;
   Url origin_;
+  std::optional<ProxyEndpoint> proxy_;
   std::unique_ptr<Impl> impl_;
 };
 
