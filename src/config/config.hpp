@@ -1,5 +1,9 @@
 #pragma once
 
+// The service's configuration: the Config it runs with, loaded from a YAML file (or string) with
+// CONNECTOR_TARGET applied, every problem reported with its key; the effective config with its
+// secrets masked; the names of its enums.
+
 #include <chrono>
 #include <cstdint>
 #include <functional>

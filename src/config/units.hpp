@@ -1,5 +1,8 @@
 #pragma once
 
+// Durations and byte sizes as the config writes them ("10s", "64KiB"): parsed strictly, and
+// formatted back for the effective config.
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
