@@ -26,7 +26,8 @@ class Args {
   std::map<std::string, std::string> values_;
 };
 
-// The pages of a corpus file written by bench/pages.py: one compact JSON page per line.
+// The pages of a corpus file written by tests/integration/support/ce_pages.py: one compact JSON
+// page per line.
 std::vector<std::string> read_pages(const std::string& path);
 
 // "SERVICE,LINKED_ACCOUNT" -> two DIMENSION group-bys.

@@ -16,7 +16,8 @@ import tempfile
 
 sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run as bench  # noqa: E402
+import harness  # noqa: E402  (first: tests/integration on sys.path)
+import peers  # noqa: E402
 
 
 def report(data, path, title):
@@ -40,11 +41,18 @@ def perf(cmd, data, env=None):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--build-dir", default=os.path.join(bench.ROOT, "build-bench"))
-    p.add_argument("--out", default=os.path.join(bench.HERE, "results"))
+    p.add_argument("--build-dir", default=os.path.join(harness.ROOT, "build-bench"))
+    p.add_argument("--out", default=os.path.join(harness.HERE, "results"))
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    b = bench.Bench(argparse.Namespace(smoke=False, runs=5, build_dir=args.build_dir, out=None))
+    b = harness.Harness(argparse.Namespace(smoke=False, runs=5, build_dir=args.build_dir, out=None))
+    try:
+        profile(b, args.out)
+    finally:
+        b.procs.stop_all()
+
+
+def profile(b, out):
     s = b.size
     tmp = b.tmp
     corpus = b.corpus(s["codec_days"])
@@ -52,34 +60,31 @@ def main():
 
     data = os.path.join(tmp, "codec.data")
     perf([os.path.join(progs, "bench_codec"), "--corpus", corpus, "--mode", "ours", "--runs", "10"], data)
-    report(data, os.path.join(args.out, "profile-codec.txt"),
+    report(data, os.path.join(out, "profile-codec.txt"),
            "bench_codec --mode ours: parse + map + encode of the 30-day corpus, 10 runs")
 
-    with b.nginx() as nginx:
+    with peers.nginx_sink(b) as nginx:
         data = os.path.join(tmp, "delivery.data")
         perf([os.path.join(progs, "bench_delivery"), "--target", nginx.url, "--corpus", corpus,
               "--events", str(s["delivery_events"]), "--mode", "binary", "--runs", "2",
               "--state-dir", os.path.join(tmp, "dl")], data)
-        report(data, os.path.join(args.out, "profile-delivery.txt"),
+        report(data, os.path.join(out, "profile-delivery.txt"),
                "bench_delivery --mode binary, 200000 events, 4 connections to nginx, 2 runs "
                "(includes making the events from the corpus once)")
 
-        fake = bench.CeFake(s, [s["e2e_days"]])
-        try:
+        with peers.cost_explorer(b, [s["e2e_days"]]) as fake:
             days = s["e2e_days"]
-            last = bench.START + dt.timedelta(days=days - 1)
+            last = harness.START + dt.timedelta(days=days - 1)
             env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
             env["SAB_FAKE_NOW"] = f"{(last + dt.timedelta(days=2)).isoformat()}T03:00:00Z"
             for mode in ("binary", "batch"):
                 cfg = b.service_config(f"profile-{mode}.yml", nginx.url, fake.url, mode,
                                        f"state_dir: {tempfile.mkdtemp(dir=tmp)}\n")
                 data = os.path.join(tmp, f"e2e-{mode}.data")
-                perf([b.binary, "--config", cfg, "--once", "--from", bench.START.isoformat(), "--to",
+                perf([b.binary, "--config", cfg, "--once", "--from", harness.START.isoformat(), "--to",
                       last.isoformat()], data, env=env)
-                report(data, os.path.join(args.out, f"profile-e2e-{mode}.txt"),
+                report(data, os.path.join(out, f"profile-e2e-{mode}.txt"),
                        f"source-aws-billing --once, {mode} mode, the {days}-day catch-up of benchmark 3")
-        finally:
-            bench.stop(fake.proc)
 
 
 if __name__ == "__main__":

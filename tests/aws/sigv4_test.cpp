@@ -1,6 +1,6 @@
 // SigV4: the AWS signing test suite (every header-signing case; copy in tests/data), vectors kept
 // inline, and Cost Explorer requests whose Authorization header botocore computed (a fact derived
-// with tests/integration/aws_botocore_sign.py; test_aws_botocore.py re-derives it live).
+// with tests/integration/support/botocore_sign.py; test_aws_botocore.py re-derives it live).
 
 #include "aws/sigv4.hpp"
 
@@ -206,7 +206,7 @@ TEST_CASE("sigv4: signing key derivation and its cache") {
 
 TEST_CASE("sigv4: a Cost Explorer request signs byte-identically to botocore") {
   // Authorization values computed by botocore 1.43 SigV4Auth for these exact requests
-  // (tests/integration/aws_botocore_sign.py); test_aws_botocore.py re-derives them live.
+  // (tests/integration/support/botocore_sign.py); test_aws_botocore.py re-derives them live.
   const std::string body =
       R"({"TimePeriod":{"Start":"2026-01-14","End":"2026-01-15"},"Granularity":"DAILY",)"
       R"("Metrics":["UnblendedCost"],"GroupBy":[{"Type":"DIMENSION","Key":"SERVICE"}]})";

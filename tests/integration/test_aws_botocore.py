@@ -9,13 +9,11 @@
 """
 import http.server
 import os
-import sys
-import threading
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import aws_live  # noqa: E402
-from common import SOURCE_DIR, main  # noqa: E402
+from support import live
+from support.env import SOURCE_DIR, main, require_module
+from support.httpd import Server
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -41,33 +39,29 @@ class Capture(http.server.BaseHTTPRequestHandler):
 
 class BotocoreSigning(unittest.TestCase):
     def setUp(self):
-        aws_live.require_unit_tests()
-        aws_live.require_module("botocore")
+        live.require_unit_tests()
+        require_module("botocore")
         Capture.captured = []
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Capture)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.server = Server(Capture)
+        self.url = self.server.url
 
     def tearDown(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
+        self.server.close()
 
     def check_live(self, region, token):
-        from aws_botocore_sign import botocore_authorization
+        from support.botocore_sign import botocore_authorization
         env = {"SAB_LIVE_CE_ENDPOINT": self.url, "SAB_LIVE_REGION": region,
                "SAB_LIVE_ACCESS_KEY_ID": KEY_ID, "SAB_LIVE_SECRET_ACCESS_KEY": SECRET}
         if token:
             env["SAB_LIVE_SESSION_TOKEN"] = token
-        results, out = aws_live.run_live("aws live: Cost Explorer fetch", env)
+        results, out = live.run_live("aws live: Cost Explorer fetch", env)
         self.assertIn("LIVE-RESULT", results, out)
         self.assertEqual(len(Capture.captured), 1)
         path, headers, body = Capture.captured[0]
         self.assertEqual(path, "/")
         self.assertEqual(headers["X-Amz-Target"], "AWSInsightsIndexService.GetCostAndUsage")
         self.assertEqual(headers["Content-Type"], "application/x-amz-json-1.1")
-        self.assertEqual(headers["Host"], "127.0.0.1:%d" % self.server.server_address[1])
+        self.assertEqual(headers["Host"], "127.0.0.1:%d" % self.server.port)
         if token:
             self.assertEqual(headers["X-Amz-Security-Token"], token)
         expected = botocore_authorization(headers["X-Amz-Date"], self.url + "/", region, body,
@@ -81,7 +75,7 @@ class BotocoreSigning(unittest.TestCase):
         self.check_live("cn-northwest-1", "FwoGZXIvYXdzEBYaDH+/token==")
 
     def test_unit_test_vectors_are_botocore_values(self):
-        from aws_botocore_sign import botocore_authorization
+        from support.botocore_sign import botocore_authorization
         with open(os.path.join(SOURCE_DIR, "tests", "aws", "sigv4_test.cpp"), encoding="utf-8") as f:
             source = f.read()
         body = (b'{"TimePeriod":{"Start":"2026-01-14","End":"2026-01-15"},"Granularity":"DAILY",'

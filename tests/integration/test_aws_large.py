@@ -8,23 +8,20 @@ ServiceMemory, whose peak is read from wait4 for that process alone).
 
 ServiceMemory runs the service itself (`--once --dry-run`) on six consecutive pages just under
 the default max_response_bytes, in the worst shape measured (tiny groups), and checks its peak
-RSS against the bound the Helm chart's memory limit is sized by (ship_util.MEMORY_*).
+RSS against the bound the Helm chart's memory limit is sized by (support/ship.py, MEMORY_*).
 """
 import http.server
 import json
 import os
 import resource
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import aws_live  # noqa: E402
-import ship_util  # noqa: E402
-from common import BINARY, main, require  # noqa: E402
+from support import live, ship
+from support.env import BINARY, main, require, sanitized
+from support.httpd import Server
 
 TARGET_BYTES = 100 * 1024 * 1024
 
@@ -44,17 +41,6 @@ def big_page():
         size += len(g) + 1
         i += 1
     return head + b",".join(parts) + tail, i
-
-
-def sanitized():
-    """True when the unit test binary is built with AddressSanitizer (its memory use is not
-    representative then)."""
-    try:
-        out = subprocess.run(["ldd", aws_live.UNIT_TESTS], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return b"libasan" in out
 
 
 class Big(http.server.BaseHTTPRequestHandler):
@@ -79,24 +65,20 @@ class Big(http.server.BaseHTTPRequestHandler):
 class LargeResponse(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        aws_live.require_unit_tests()
+        live.require_unit_tests()
         Big.body, cls.groups = big_page()
-        cls.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Big)
-        cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
-        cls.thread.start()
+        cls.server = Server(Big)
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.shutdown()
-        cls.server.server_close()
-        cls.thread.join(timeout=10)
+        cls.server.close()
 
     def fetch(self, extra):
-        env = {"SAB_LIVE_CE_ENDPOINT": "http://127.0.0.1:%d" % self.server.server_address[1],
+        env = {"SAB_LIVE_CE_ENDPOINT": self.server.url,
                "SAB_LIVE_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
                "SAB_LIVE_SECRET_ACCESS_KEY": "secret", "SAB_LIVE_SUMMARY": "1"}
         env.update(extra)
-        return aws_live.run_live("aws live: Cost Explorer fetch", env, timeout=300)
+        return live.run_live("aws live: Cost Explorer fetch", env, timeout=300)
 
     def test_a_100_mb_page_in_a_small_multiple_of_its_size(self):
         # Above the default max_response_bytes (16MiB): the limit is raised for this page.
@@ -108,7 +90,7 @@ class LargeResponse(unittest.TestCase):
         self.assertEqual(summary["last_amount"], "%d.9876543210" % (self.groups - 1))
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         print("body %d MB, peak RSS of the client %d MB" % (len(Big.body) >> 20, peak >> 20))
-        if sanitized():
+        if sanitized(live.UNIT_TESTS):
             print("memory bound of test_a_100_mb_page_in_a_small_multiple_of_its_size skipped: "
                   "the binary is built with AddressSanitizer")
             return
@@ -165,7 +147,7 @@ class ServiceMemory(unittest.TestCase):
     def test_six_maximum_size_pages_stay_under_the_chart_memory_bound(self):
         # Six pages of one day: what one page of the run keeps must not add up over the run.
         require(BINARY and os.path.exists(BINARY), "the built binary (SAB_BINARY)")
-        max_bytes = ship_util.default_max_response_bytes()
+        max_bytes = ship.default_max_response_bytes()
         size = max_bytes - 64 * 1024
         count = int(os.environ.get("SAB_TEST_PAGES", "6"))
         pages = []
@@ -174,15 +156,13 @@ class ServiceMemory(unittest.TestCase):
             pages.append(page)
         self.assertLessEqual(max(len(p) for p in pages), max_bytes)
         Pages.pages = tuple(pages)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Pages)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
+        server = Server(Pages)
         try:
             with tempfile.TemporaryDirectory() as tmp:
                 config = os.path.join(tmp, "config.yml")
                 with open(config, "w", encoding="utf-8") as f:
                     # max_response_bytes is left at its default: the bound is about the default.
-                    f.write(f"target: http://127.0.0.1:9\nendpoint: http://127.0.0.1:{server.server_address[1]}\n"
+                    f.write(f"target: http://127.0.0.1:9\nendpoint: {server.url}\n"
                             f"state_dir: {tmp}/state\nlisten: 127.0.0.1:0\nmetrics: [UnblendedCost]\n")
                 env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
                        "AWS_SECRET_ACCESS_KEY": "secret"}
@@ -198,14 +178,12 @@ class ServiceMemory(unittest.TestCase):
                     err.seek(0)
                     log = err.read().decode(errors="replace")
         finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=10)
+            server.close()
         self.assertEqual(proc.returncode, 0, log[-3000:])
-        bound = ship_util.MEMORY_BASE_BYTES + ship_util.MEMORY_BYTES_PER_RESPONSE_BYTE * max_bytes
+        bound = ship.MEMORY_BASE_BYTES + ship.MEMORY_BYTES_PER_RESPONSE_BYTE * max_bytes
         print("%d pages of %d MB (%d groups each): peak RSS of the service %d MB, bound %d MB"
               % (count, size >> 20, groups, peak >> 20, bound >> 20))
-        if sanitized_binary(BINARY):
+        if sanitized(BINARY):
             print("memory bound of test_six_maximum_size_pages_stay_under_the_chart_memory_bound skipped: "
                   "the binary is built with AddressSanitizer")
             return
@@ -222,14 +200,6 @@ def high_water_mark(pid):
     except OSError:
         pass
     return 0
-
-
-def sanitized_binary(path):
-    try:
-        out = subprocess.run(["ldd", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return b"libasan" in out
 
 
 if __name__ == "__main__":

@@ -9,16 +9,14 @@ that with the seed.
 """
 import json
 import os
-import sys
+import shutil
+import tempfile
 import unittest
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import aws_live  # noqa: E402
-from common import Processes, free_port, main  # noqa: E402
-
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
+from support import live, moto
+from support.env import main, require_module
+from support.procs import Processes, free_port
 
 DAY = "2023-01-15"
 
@@ -61,8 +59,8 @@ def expected_rows():
 
 class MotoTestCase(unittest.TestCase):
     def setUp(self):
-        aws_live.require_unit_tests()
-        aws_live.require_module("boto3")
+        live.require_unit_tests()
+        require_module("boto3")
         self.tmp = tempfile.mkdtemp(prefix="sab-aws-")
         self.procs = Processes()
 
@@ -74,19 +72,9 @@ class MotoTestCase(unittest.TestCase):
 class CostExplorerWithSigV4(MotoTestCase):
     def setUp(self):
         super().setUp()
-        import boto3
-        # Three IAM calls below run unauthenticated; from then on moto checks every signature.
-        self.url = aws_live.start_moto(self.procs, self.tmp, no_auth_actions=3)
-        iam = boto3.client("iam", endpoint_url=self.url, region_name="us-east-1",
-                           aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-        iam.create_user(UserName="billing")
-        key = iam.create_access_key(UserName="billing")["AccessKey"]
-        iam.put_user_policy(UserName="billing", PolicyName="ce-read", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": ["ce:GetCostAndUsage", "sts:AssumeRole"],
-                           "Resource": "*"}]}))
-        self.key_id = key["AccessKeyId"]
-        self.secret = key["SecretAccessKey"]
+        # The IAM bootstrap runs unauthenticated; from then on moto checks every signature.
+        self.url, self.key_id, self.secret = moto.start_with_user(
+            self.procs, self.tmp, actions=["ce:GetCostAndUsage", "sts:AssumeRole"])
         req = urllib.request.Request(
             self.url + "/moto-api/static/ce/cost-and-usage-results",
             data=json.dumps({"results": SEED}).encode(), method="POST",
@@ -95,7 +83,7 @@ class CostExplorerWithSigV4(MotoTestCase):
             self.assertEqual(resp.status, 201)
 
     def fetch(self, secret):
-        return aws_live.run_live("aws live: Cost Explorer fetch", {
+        return live.run_live("aws live: Cost Explorer fetch", {
             "SAB_LIVE_CE_ENDPOINT": self.url,
             "SAB_LIVE_REGION": "us-east-1",
             "SAB_LIVE_ACCESS_KEY_ID": self.key_id,
@@ -131,7 +119,7 @@ class CostExplorerWithSigV4(MotoTestCase):
         self.assertIn("AKIAIOSFODNN7UNKNOWN", results["LIVE-ERROR"]["message"])
 
     def assume_role(self, secret):
-        results, out = aws_live.run_live("aws live: credential chain", {
+        results, out = live.run_live("aws live: credential chain", {
             "AWS_ENDPOINT_URL_STS": self.url, "AWS_REGION": "us-east-1", "HOME": self.tmp,
             "AWS_ACCESS_KEY_ID": self.key_id, "AWS_SECRET_ACCESS_KEY": secret,
             "SAB_LIVE_ROLE_ARN": "arn:aws:iam::123456789012:role/payer"})
@@ -151,7 +139,7 @@ class CostExplorerWithSigV4(MotoTestCase):
 class StsCredentialChain(MotoTestCase):
     def setUp(self):
         super().setUp()
-        self.url = aws_live.start_moto(self.procs, self.tmp)
+        self.url = moto.start(self.procs, self.tmp)
         self.token_file = os.path.join(self.tmp, "token")
         with open(self.token_file, "w") as f:
             f.write("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJwb2QifQ.c2ln\n")
@@ -160,7 +148,7 @@ class StsCredentialChain(MotoTestCase):
         base = {"AWS_ENDPOINT_URL_STS": self.url, "AWS_REGION": "us-east-1",
                 "HOME": self.tmp, "SAB_LIVE_REGION": "us-east-1"}
         base.update(env)
-        results, out = aws_live.run_live("aws live: credential chain", base)
+        results, out = live.run_live("aws live: credential chain", base)
         self.assertIn("LIVE-CREDS", results, out)
         return results["LIVE-CREDS"], out
 

@@ -12,44 +12,21 @@ import os
 import shutil
 import ssl
 import subprocess
-import sys
 import tempfile
-import threading
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import aws_live  # noqa: E402
-from common import Processes, free_port, main, require, wait_for_port  # noqa: E402
-
-
-def openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, timeout=60,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def make_ca(d, name):
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", name + ".key", "-out", name + ".pem", "-days", "2", "-subj",
-            "/CN=" + name, "-addext", "basicConstraints=critical,CA:TRUE",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
-
-
-def make_leaf(d, ca, name, san):
-    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name, cwd=d)
-    with open(os.path.join(d, name + ".ext"), "w") as f:
-        f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
-                "subjectAltName=" + san + "\n")
-    openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
-            "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext",
-            cwd=d)
+from support import live
+from support.env import main, require
+from support.httpd import Server
+from support.procs import Processes, free_port, wait_for_port
+from support.tls import make_ca, make_leaf
 
 
 class Tls(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         require(shutil.which("openssl"), "the openssl command")
-        aws_live.require_unit_tests()
+        live.require_unit_tests()
         cls.dir = tempfile.mkdtemp(prefix="sab-tls-")
         make_ca(cls.dir, "ca1")
         make_ca(cls.dir, "ca2")
@@ -79,7 +56,7 @@ class Tls(unittest.TestCase):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def get(self, url, ca):
-        results, out = aws_live.run_live("aws live: https GET", {
+        results, out = live.run_live("aws live: https GET", {
             "SAB_LIVE_URL": url, "SAB_LIVE_CA_FILE": os.path.join(self.dir, ca + ".pem")})
         return results, out
 
@@ -131,7 +108,7 @@ class Answer(http.server.BaseHTTPRequestHandler):
 class CostExplorerOverTls(unittest.TestCase):
     def setUp(self):
         require(shutil.which("openssl"), "the openssl command")
-        aws_live.require_unit_tests()
+        live.require_unit_tests()
         self.dir = tempfile.mkdtemp(prefix="sab-tls-")
         make_ca(self.dir, "ca1")
         make_ca(self.dir, "ca2")
@@ -139,21 +116,16 @@ class CostExplorerOverTls(unittest.TestCase):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(os.path.join(self.dir, "localhost.pem"),
                             os.path.join(self.dir, "localhost.key"))
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
         Answer.hosts = []
+        self.server = Server(Answer, ssl_context=ctx)
 
     def tearDown(self):
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
+        self.server.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def fetch(self, ca):
-        return aws_live.run_live("aws live: Cost Explorer fetch", {
-            "SAB_LIVE_CE_ENDPOINT": "https://localhost:%d" % self.server.server_address[1],
+        return live.run_live("aws live: Cost Explorer fetch", {
+            "SAB_LIVE_CE_ENDPOINT": "https://localhost:%d" % self.server.port,
             "SAB_LIVE_CA_FILE": os.path.join(self.dir, ca + ".pem"),
             "SAB_LIVE_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "SAB_LIVE_SECRET_ACCESS_KEY": "s"})
 
@@ -162,7 +134,7 @@ class CostExplorerOverTls(unittest.TestCase):
         self.assertEqual(results.get("LIVE-RESULT"),
                          {"pages": 1, "rows": [["2023-01-15", "UnblendedCost", "3.14", "USD"]]},
                          out)
-        self.assertEqual(Answer.hosts, ["localhost:%d" % self.server.server_address[1]])
+        self.assertEqual(Answer.hosts, ["localhost:%d" % self.server.port])
 
     def test_fetch_refuses_an_untrusted_certificate_at_once(self):
         results, out = self.fetch("ca2")

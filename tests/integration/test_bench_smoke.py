@@ -7,9 +7,7 @@ import subprocess
 import tempfile
 import unittest
 
-from common import BINARY, SOURCE_DIR, main, require
-
-BINARY_DIR = os.environ.get("SAB_BINARY_DIR", "")
+from support.env import BINARY, BINARY_DIR, SOURCE_DIR, main, require
 
 
 class BenchSmoke(unittest.TestCase):

@@ -11,15 +11,14 @@ import threading
 import time
 import urllib.request
 
-from common import BINARY, RecordingSink, ServiceTestCase, free_port, main, wait_for_port, write_config
-import ce_fake
+from support import ce_fake
+from support.env import BINARY, main
+from support.procs import free_port, wait_for_port
+from support.service import ServiceTestCase, utc_today, write_config
+from support.sink import RecordingSink
 
 KEY_ID = "AKIDCORRECTNESS00001"
 SECRET = "correctness-secret-key-0000000000000000"
-
-
-def utc_today():
-    return dt.datetime.now(dt.timezone.utc).date()
 
 
 def month_start(day):
@@ -34,9 +33,9 @@ class FakeCostExplorer:
     """ce_fake in this process: any period, MONTHLY too, with each request's period recorded."""
 
     def __init__(self, services=3):
-        self.server, self.fake = ce_fake.serve(0, services=services)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = ce_fake.serve(services=services)
+        self.fake = self.server.fake
+        self.url = self.server.url
 
     def periods(self):
         with self.fake.lock:
@@ -47,8 +46,7 @@ class FakeCostExplorer:
             return self.fake.stats["requests"]
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 class Stall:

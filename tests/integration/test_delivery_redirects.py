@@ -8,17 +8,15 @@ import datetime as dt
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import e2e  # noqa: E402
-import seed_moto  # noqa: E402
-from common import (BINARY, Processes, ServiceTestCase, free_port, main, require, start_nginx,  # noqa: E402
-                    wait_for_port, write_config)
+from support import moto, nginx, service, sink
+from support.env import BINARY, main, require
+from support.procs import Processes, free_port, wait_for_port
+from support.service import ServiceTestCase, write_config
 
 SERVICES = ["Amazon Simple Storage Service", "AWS Lambda", 'Quote "double"', "Café – Zürich",
             "Percent 100% %41", "Amazon DynamoDB", "Amazon Route 53"]
@@ -40,14 +38,14 @@ class DeliveryRedirects(ServiceTestCase):
         cls.dir = tempfile.mkdtemp(prefix="sab-redirects-")
         cls.procs_class = Processes()
         try:
-            cls.moto_url, key_id, secret = e2e.start_moto(cls.procs_class, cls.dir)
-            cls.env = e2e.aws_env(key_id, secret)
-            cls.day = e2e.utc_today() - dt.timedelta(days=1)
-            seed_moto.seed(cls.moto_url, e2e.result_pages(
-                [(cls.day, [e2e.group(s, f"{n}.5") for n, s in enumerate(SERVICES)])], page_size=100))
-            cls.receiver = e2e.Receiver(cls.procs_class).start()
+            cls.moto_url, key_id, secret = moto.start_with_user(cls.procs_class, cls.dir)
+            cls.env = service.aws_env(key_id, secret)
+            cls.day = service.utc_today() - dt.timedelta(days=1)
+            moto.seed(cls.moto_url, moto.result_pages(
+                [(cls.day, [moto.group(s, f"{n}.5") for n, s in enumerate(SERVICES)])], page_size=100))
+            cls.receiver = sink.Receiver(cls.procs_class).start()
             cls.nginx_port = free_port()
-            cls.access_log = start_nginx(
+            cls.access_log = nginx.start_server(
                 cls.procs_class, os.path.join(cls.dir, "nginx"), cls.nginx_port,
                 "$status $request_method $request_uri",
                 NGINX_SERVER.format(port=cls.nginx_port, receiver=cls.receiver.port))
@@ -80,8 +78,8 @@ log: {{format: json, level: debug}}
 """, name=f"{path}-{mode}.yml")
         self.receiver.control(reset=True)
         before = len(self.access_lines())
-        r = e2e.run_once(["--config", cfg, "--once", "--from", self.day.isoformat(), "--to",
-                          self.day.isoformat()], self.env)
+        r = service.run_once(["--config", cfg, "--once", "--from", self.day.isoformat(), "--to",
+                              self.day.isoformat()], self.env)
         checkpoint = None
         if os.path.exists(os.path.join(state, "state.json")):
             with open(os.path.join(state, "state.json")) as f:

@@ -9,17 +9,15 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import e2e  # noqa: E402
-from common import (BINARY, Processes, ServiceTestCase, free_port, main, require, start_nginx,  # noqa: E402
-                    wait_for_port, write_config)
-from test_aws_tls import make_ca, make_leaf  # noqa: E402
+from support import ce_fake, nginx, service
+from support.env import BINARY, main, require
+from support.procs import Processes, free_port
+from support.service import ServiceTestCase, write_config
+from support.tls import make_ca, make_leaf
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 SERVICES = 17  # ce_fake's default: one event per service and day
 NOW = "2024-03-10T03:00:00Z"
 DAY = "2024-03-09"
@@ -42,18 +40,14 @@ class DeliveryOverTls(ServiceTestCase):
         make_leaf(cls.dir, "ca1", "other", "DNS:other.example")
         cls.procs_class = Processes()
         try:
-            cls.ce_port = free_port()
-            cls.procs_class.start([sys.executable, os.path.join(HERE, "ce_fake.py"), "--port",
-                                   str(cls.ce_port)], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-            wait_for_port(cls.ce_port)
+            _, cls.ce_url, _ = ce_fake.start(cls.procs_class)
             cls.nginx = {}
             for name in ("localhost", "other"):
                 port = free_port()
                 server = NGINX_SERVER.format(port=port, cert=os.path.join(cls.dir, name + ".pem"),
                                              key=os.path.join(cls.dir, name + ".key"))
-                access_log = start_nginx(cls.procs_class, os.path.join(cls.dir, "nginx-" + name), port,
-                                         "$status $http_ce_id $content_type $request_length", server)
+                access_log = nginx.start_server(cls.procs_class, os.path.join(cls.dir, "nginx-" + name), port,
+                                                "$status $http_ce_id $content_type $request_length", server)
                 cls.nginx[name] = (port, access_log)
         except BaseException:
             cls.procs_class.stop_all()
@@ -77,14 +71,14 @@ class DeliveryOverTls(ServiceTestCase):
         port = self.nginx[name][0]
         state = os.path.join(self.tmp, f"state-{name}-{ca}-{mode}")
         cfg = write_config(self.tmp, f"""target: https://localhost:{port}/events
-endpoint: http://127.0.0.1:{self.ce_port}
+endpoint: {self.ce_url}
 state_dir: {state}
 delivery: {{mode: {mode}, batch_size: 5, concurrency: 3, timeout: 5s,
             ca_file: {os.path.join(self.dir, ca + '.pem')}}}
 send_event_attempts: 2
 log: {{format: json}}
 """, name=f"{name}-{ca}-{mode}.yml")
-        env = dict(e2e.aws_env("AKIADELIVERYTLS00001", "delivery-tls-secret"), SAB_FAKE_NOW=NOW)
+        env = dict(service.aws_env("AKIADELIVERYTLS00001", "delivery-tls-secret"), SAB_FAKE_NOW=NOW)
         r = subprocess.run([BINARY, "--config", cfg, "--once"], env=env, capture_output=True,
                            text=True, timeout=120)
         checkpoint = None

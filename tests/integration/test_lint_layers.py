@@ -7,7 +7,7 @@ import sys
 import tempfile
 import unittest
 
-from common import SOURCE_DIR, main
+from support.env import SOURCE_DIR, main
 
 CHECK = os.path.join(SOURCE_DIR, "tests", "lint", "check_layers.py")
 HEADERS = os.path.join(SOURCE_DIR, "tests", "lint", "check_headers.py")

@@ -20,16 +20,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import BINARY, main, require  # noqa: E402
-import ship_util  # noqa: E402
-from ship_util import read, source_path  # noqa: E402
+from support import ship
+from support.env import BINARY, main, require
+from support.ship import read, source_path
 
 CHART = ("helm", "source-aws-billing")
 VALIDATOR = ("tests", "package")
@@ -342,8 +340,8 @@ class RenderedObjects(unittest.TestCase):
     """What the pod gets, read from the rendered objects of every value set."""
 
     def test_config_is_mounted_where_the_image_reads_it(self):
-        config_path = ship_util.default_config_path()  # the binary's default
-        image_env = ship_util.env_of(ship_util.dockerfile_stages(read("docker", "Dockerfile"))[-1])
+        config_path = ship.default_config_path()  # the binary's default
+        image_env = ship.env_of(ship.dockerfile_stages(read("docker", "Dockerfile"))[-1])
         self.assertEqual(image_env["CONNECTOR_CONFIG"], config_path)
         self.assertEqual(config_path, "/vanus-connect/config/config.yml")
         config_dir, config_file = os.path.split(config_path)
@@ -412,7 +410,7 @@ class RenderedObjects(unittest.TestCase):
                 self.assertLessEqual(service["selector"].items(), labels.items())
 
     def test_container_security_context(self):
-        user = [rest for w, rest in ship_util.dockerfile_stages(read("docker", "Dockerfile"))[-1]["instructions"]
+        user = [rest for w, rest in ship.dockerfile_stages(read("docker", "Dockerfile"))[-1]["instructions"]
                 if w == "USER"][-1]
         self.assertEqual(int(user.split(":")[0]), IMAGE_UID)
         for name, (_, docs) in RENDERED.items():

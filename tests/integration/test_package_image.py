@@ -30,10 +30,8 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 import tarfile
 import tempfile
-import threading
 import time
 import unittest
 import urllib.error
@@ -42,12 +40,9 @@ import uuid
 
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import BINARY, SOURCE_DIR, Processes, free_port, main, require  # noqa: E402
-import ce_fake  # noqa: E402
-import e2e  # noqa: E402
-import seed_moto  # noqa: E402
-import ship_util  # noqa: E402
+from support import ce_fake, moto, service, ship, sink
+from support.env import BINARY, SOURCE_DIR, main, require
+from support.procs import Processes, free_port
 
 IMAGE = "localhost/source-aws-billing:package-test"
 BASE_IMAGE = "docker.io/library/debian:12"
@@ -58,7 +53,7 @@ BINARY_IN_IMAGE = "/usr/local/bin/source-aws-billing"
 
 # Filled by setUpModule.
 COMMIT = None
-COMPOSE = None  # ship_util.compose_run_options of the service `source-aws-billing`
+COMPOSE = None  # ship.compose_run_options of the service `source-aws-billing`
 RUN_ENV = None
 
 
@@ -92,9 +87,9 @@ def setUpModule():
             f"the local base image {BASE_IMAGE} (bash .ci/setup-podman.sh)")
 
     services = resolved_compose()
-    COMPOSE = ship_util.compose_run_options(services["source-aws-billing"])
+    COMPOSE = ship.compose_run_options(services["source-aws-billing"])
     # The demo service runs the same image with the same settings.
-    assert ship_util.compose_run_options(services["source-aws-billing-demo"])["options"] == COMPOSE["options"]
+    assert ship.compose_run_options(services["source-aws-billing-demo"])["options"] == COMPOSE["options"]
 
     COMMIT = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=SOURCE_DIR, capture_output=True,
                             text=True, check=True).stdout.strip()
@@ -135,7 +130,7 @@ def wait_http(url, timeout=30.0, want=None, container=None):
 
 
 def metric_sum(metrics_text, name, **labels):
-    family = ship_util.metric_families(metrics_text).get(name, {"samples": []})
+    family = ship.metric_families(metrics_text).get(name, {"samples": []})
     return sum(v for sample, lbl, v in family["samples"]
                if sample == name and all(lbl.get(k) == want for k, want in labels.items()))
 
@@ -201,11 +196,9 @@ class Image(unittest.TestCase):
         return env, ["-e", "AWS_ACCESS_KEY_ID", "-e", "AWS_SECRET_ACCESS_KEY"]
 
     def ce_fake(self):
-        server, fake = ce_fake.serve(0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        self.addCleanup(server.server_close)
-        self.addCleanup(server.shutdown)
-        return f"http://127.0.0.1:{server.server_address[1]}", fake
+        server = ce_fake.serve()
+        self.addCleanup(server.close)
+        return server.url, server.fake
 
     def fake_requests(self, fake):
         with fake.lock:
@@ -226,7 +219,7 @@ class Image(unittest.TestCase):
         self.assertEqual(config["User"], "65532:65532")
         self.assertEqual(config["Entrypoint"], [BINARY_IN_IMAGE])
         self.assertIn("8080/tcp", config["ExposedPorts"])
-        self.assertIn(f"CONNECTOR_CONFIG={ship_util.default_config_path()}", config["Env"])
+        self.assertIn(f"CONNECTOR_CONFIG={ship.default_config_path()}", config["Env"])
         self.assertIn(COMPOSE["state_volume"], config["Volumes"])
         self.assertEqual(os.path.dirname(COMPOSE["config_target"]), CONFIG_DIR)
 
@@ -303,12 +296,12 @@ class Image(unittest.TestCase):
     # ---- the same events as the release binary ---------------------------------------------------
     def test_package_once_sends_the_events_the_release_binary_sends(self):
         require(BINARY and os.path.exists(BINARY), "the built binary (SAB_BINARY)")
-        url, key_id, secret = e2e.start_moto(self.procs, self.tmp)
-        receiver = e2e.Receiver(self.procs).start()
-        today = e2e.utc_today()
+        url, key_id, secret = moto.start_with_user(self.procs, self.tmp)
+        receiver = sink.Receiver(self.procs).start()
+        today = service.utc_today()
         first, last = today - dt.timedelta(days=3), today - dt.timedelta(days=1)
-        pages = seed_moto.pages(seed_moto.load_sample(), first, last, 7, today)
-        seed_moto.seed(url, pages)
+        pages = moto.seed_moto.pages(moto.seed_moto.load_sample(), first, last, 7, today)
+        moto.seed(url, pages)
         groups = sum(len(r["Groups"]) for p in pages for r in p["ResultsByTime"])
         self.assertGreater(len(pages), 2)
         once = ["--once", "--from", first.isoformat(), "--to", last.isoformat()]
@@ -320,8 +313,8 @@ class Image(unittest.TestCase):
                           key=lambda e: e["id"])
 
         # The release binary on the host.
-        cfg = e2e.service_config(self.tmp, receiver.url, url)
-        r = e2e.run_once(["--config", cfg, *once], e2e.aws_env(key_id, secret))
+        cfg = service.service_config(self.tmp, receiver.url, url)
+        r = service.run_once(["--config", cfg, *once], service.aws_env(key_id, secret))
         self.assertEqual(r.returncode, 0, r.stderr.decode()[-3000:])
         expected = events()
         self.assertEqual(len(expected), groups)
@@ -361,7 +354,7 @@ class Image(unittest.TestCase):
                 break  # a request failed and was retried
             self.assertLess(time.monotonic(), deadline, metrics[-2000:])
             time.sleep(0.3)
-        self.assertTrue(all(n.startswith("aws_billing_source_") for n in ship_util.metric_families(metrics)))
+        self.assertTrue(all(n.startswith("aws_billing_source_") for n in ship.metric_families(metrics)))
         self.assertIn("retrying", podman("logs", name).stderr)
         r, took, state = self.stop(name, grace=10)
         print(f"\npodman stop -t 10 during a retrying pull: {took:.2f} s, exit code {state['ExitCode']}", flush=True)
@@ -371,7 +364,7 @@ class Image(unittest.TestCase):
 
     def test_package_restart_on_the_same_volume_makes_no_cost_explorer_request(self):
         ce_url, fake = self.ce_fake()
-        receiver = e2e.Receiver(self.procs).start()
+        receiver = sink.Receiver(self.procs).start()
         port = free_port()
         config = self.config_dir(f"target: {receiver.url}\nendpoint: {ce_url}\nlisten: 127.0.0.1:{port}\n")
         env, env_options = self.aws_env("AKIAIMAGETEST", "image-test-secret")
@@ -396,7 +389,7 @@ class Image(unittest.TestCase):
         st = os.stat(mountpoint)
         self.assertEqual((st.st_uid, st.st_gid), (65532, 65532))
         with open(os.path.join(mountpoint, "state.json"), encoding="utf-8") as f:
-            yesterday = (e2e.utc_today() - dt.timedelta(days=1)).isoformat()
+            yesterday = (service.utc_today() - dt.timedelta(days=1)).isoformat()
             self.assertEqual(json.load(f)["checkpoint"], yesterday)
 
         second = self.start(config, *options, env=env)
@@ -412,7 +405,7 @@ class Image(unittest.TestCase):
     # ---- the original connector's command line -----------------------------------------------------
     def test_package_the_original_command_line(self):
         ce_url, fake = self.ce_fake()
-        receiver = e2e.Receiver(self.procs).start()
+        receiver = sink.Receiver(self.procs).start()
         port = free_port()
         # As the original: the keys in config.yml in the current directory (a world-readable
         # config with secrets is warned about, not refused).
@@ -430,7 +423,7 @@ class Image(unittest.TestCase):
         # terminal: `script` gives it one (its stdin is where Ctrl-C is typed).
         command = f"podman run -it --rm --network=host -v ${{PWD}}:/vanus-connect/config {IMAGE}"
         self.assertIn(command.replace("podman", "docker", 1).replace(IMAGE, "source-aws-billing:0.1.0"),
-                      ship_util.read("README.md"))
+                      ship.read("README.md"))
         proc = self.procs.start(["script", "-qec", command, "/dev/null"], cwd=workdir, env=RUN_ENV,
                                 stdin=subprocess.PIPE, stderr=subprocess.STDOUT)
         receiver.wait_for(len(fake.services), timeout=60)
@@ -459,7 +452,7 @@ class Image(unittest.TestCase):
 
     def test_package_unreadable_config_is_refused_naming_the_file(self):
         message = self.unreadable_config_run()
-        self.assertIn(f"config file '{ship_util.default_config_path()}': cannot be read", message)
+        self.assertIn(f"config file '{ship.default_config_path()}': cannot be read", message)
 
     def test_package_unreadable_config_message_says_how_to_fix_it(self):
         # Why (permission denied) and what to do (the uid to make it readable for).

@@ -9,14 +9,16 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from common import RecordingSink, BINARY, ServiceTestCase, free_port, main, require, wait_for_port, write_config
-import e2e
+from support.env import BINARY, main, require
+from support.httpd import Server
+from support.procs import free_port, wait_for_port
+from support.service import ServiceTestCase, aws_env, write_config
+from support.sink import RecordingSink
 
 NOW = "2024-03-10T00:00:30Z"
 YESTERDAY = "2024-03-09"
@@ -32,16 +34,6 @@ def metric_value(text, name, labels):
         if line.startswith(name + labels):
             total += float(line.rsplit(" ", 1)[1])
     return total
-
-
-class Http(ThreadingHTTPServer):
-    daemon_threads = True
-
-
-def serve(handler):
-    server = Http(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 class BadCostExplorer:
@@ -71,8 +63,8 @@ class BadCostExplorer:
             def log_message(self, *args):
                 pass
 
-        self.server = serve(Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = Server(Handler)
+        self.url = self.server.url
 
     def page(self, body, amounts=True):
         start = dt.date.fromisoformat(body["TimePeriod"]["Start"])
@@ -110,8 +102,7 @@ class BadCostExplorer:
         raise AssertionError(self.mode)
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 class Case:
@@ -143,7 +134,7 @@ log: {{format: json, level: debug}}
 
     def start(self, env=None):
         log = open(self.log_path, "ab")
-        environment = dict(e2e.aws_env("AKIABADINPUTTEST0001", "bad-input-secret-0001"), SAB_FAKE_NOW=NOW)
+        environment = dict(aws_env("AKIABADINPUTTEST0001", "bad-input-secret-0001"), SAB_FAKE_NOW=NOW)
         environment.update(env or {})
         self.proc = self.test.procs.start([BINARY, "--config", self.config], env=environment,
                                           stdout=subprocess.DEVNULL, stderr=log)
@@ -370,7 +361,7 @@ class FullDisk(ServiceTestCase):
               flush=True)
 
     def run_once(self, case, env):
-        environment = dict(e2e.aws_env("AKIABADINPUTTEST0001", "bad-input-secret-0001"), SAB_FAKE_NOW=NOW)
+        environment = dict(aws_env("AKIABADINPUTTEST0001", "bad-input-secret-0001"), SAB_FAKE_NOW=NOW)
         environment.update(env)
         with open(case.log_path, "ab") as log:
             return subprocess.run([BINARY, "--config", case.config, "--once"], env=environment,
@@ -462,7 +453,7 @@ class ConfigErrors(ServiceTestCase):
     def run_binary(self, cfg, mode, env=None):
         args = {"check": ["--check-config"], "once": ["--once", "--dry-run"], "service": []}[mode]
         return subprocess.run([BINARY, "--config", cfg, *args], capture_output=True, timeout=30,
-                              env=env or e2e.aws_env("AKIAIOSFODNN7EXAMPLE", "not-used-here"))
+                              env=env or aws_env("AKIAIOSFODNN7EXAMPLE", "not-used-here"))
 
     def check(self, cfg, key, env=None):
         for mode in ("check", "once", "service"):
@@ -494,7 +485,7 @@ class ConfigErrors(ServiceTestCase):
                 self.check(write_config(self.tmp, text, "file.yml"), key)
         with self.subTest(name="CONNECTOR_TARGET not a URL"):
             cfg = write_config(self.tmp, "target: http://127.0.0.1:1/\n", "env.yml")
-            env = dict(e2e.aws_env("AKIAIOSFODNN7EXAMPLE", "x"), CONNECTOR_TARGET="gopher://x/")
+            env = dict(aws_env("AKIAIOSFODNN7EXAMPLE", "x"), CONNECTOR_TARGET="gopher://x/")
             self.check(cfg, "target", env)
         with self.subTest(name="a directory"):
             r = self.run_binary(self.tmp, "check")

@@ -7,14 +7,14 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 
-from common import BINARY, ServiceTestCase, free_port, main, wait_for_port
-import e2e
+from support import ce_fake, chaos_proxy, service, sink
+from support.env import BINARY, main
+from support.procs import free_port, wait_for_port
+from support.service import ServiceTestCase
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 DAY0 = dt.date(2024, 3, 1)
 SEED = int(os.environ.get("SAB_CHAOS_SEED", "20240301"))
 
@@ -24,29 +24,19 @@ def fake_now(day):
 
 
 class Chaos(ServiceTestCase):
-    def start_py(self, script, *args):
-        proc = self.procs.start([sys.executable, os.path.join(HERE, script), *args],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        return proc
-
     def start_proxy(self, upstream, seed, rate):
         stats = os.path.join(self.tmp, f"proxy-{upstream}.json")
-        proc = self.start_py("chaos_proxy.py", "--upstream", str(upstream), "--seed", str(seed),
-                             "--rate", str(rate), "--stats-file", stats)
-        port = json.loads(proc.stdout.readline())["port"]
-        return port, stats
+        return chaos_proxy.start(self.procs, upstream, seed, rate, stats), stats
 
     def setUp(self):
         super().setUp()
-        self.ce_port = free_port()
-        self.start_py("ce_fake.py", "--port", str(self.ce_port), "--services", "40",
-                      "--page-size", "30")
-        wait_for_port(self.ce_port)
-        self.receiver = e2e.Receiver(self.procs).start()
-        self.env = e2e.aws_env("AKIACHAOSTESTKEY0001", "chaos-secret-value-0001")
+        _, _, info = ce_fake.start(self.procs, "--services", "40", "--page-size", "30")
+        self.ce_port = info["port"]
+        self.receiver = sink.Receiver(self.procs).start()
+        self.env = service.aws_env("AKIACHAOSTESTKEY0001", "chaos-secret-value-0001")
 
     def config(self, target, endpoint, http_port, name="config.yml"):
-        return e2e.write_config(self.tmp, f"""target: {target}
+        return service.write_config(self.tmp, f"""target: {target}
 endpoint: {endpoint}
 state_dir: {self.tmp}/state
 listen: 127.0.0.1:{http_port}
@@ -92,7 +82,7 @@ log: {{format: json}}
         self.assertEqual(svc.wait(timeout=60), 0)
 
     def check_checkpoint_behind_acks(self, expected):
-        cp = e2e.read_checkpoint(self.tmp)
+        cp = service.read_checkpoint(self.tmp)
         if cp is None:
             return
         got = {e["subject"] for e in self.receiver.received()["events"]}
@@ -126,7 +116,7 @@ log: {{format: json}}
         # One last day without faults delivers whatever the faults held back.
         clean = self.config(self.receiver.url, f"http://127.0.0.1:{self.ce_port}", http_port, "clean.yml")
         self.run_day(clean, http_port, DAY0 + dt.timedelta(days=days))
-        self.assertEqual(e2e.read_checkpoint(self.tmp), (DAY0 + dt.timedelta(days=days - 1)).isoformat())
+        self.assertEqual(service.read_checkpoint(self.tmp), (DAY0 + dt.timedelta(days=days - 1)).isoformat())
         result = self.verify(expected, "chaos")
         with open(ce_stats) as f:
             result["cost_explorer_faults"] = json.load(f)
@@ -150,12 +140,12 @@ log: {{format: json}}
             time.sleep(rng.uniform(0.0, 0.4))
             os.kill(svc.pid, signal.SIGKILL)
             svc.wait(timeout=10)
-            cp = e2e.read_checkpoint(self.tmp)
+            cp = service.read_checkpoint(self.tmp)
             if cp is None or cp < (day - dt.timedelta(days=1)).isoformat():
                 killed_mid_pull += 1
             self.check_checkpoint_behind_acks(expected)
         self.run_day(cfg, http_port, last_day)
-        self.assertEqual(e2e.read_checkpoint(self.tmp), (last_day - dt.timedelta(days=1)).isoformat())
+        self.assertEqual(service.read_checkpoint(self.tmp), (last_day - dt.timedelta(days=1)).isoformat())
         result = self.verify(expected, "kills")
         result.update(kills=kills, killed_before_the_day_was_done=killed_mid_pull)
         print("KILL-RESULT " + json.dumps(result), flush=True)

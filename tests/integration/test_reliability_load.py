@@ -16,10 +16,12 @@ import sys
 import time
 import urllib.request
 
-from common import RecordingSink, BINARY, ServiceTestCase, free_port, main, require, wait_for_port, write_config
-import e2e
+from support import ce_fake, wrk
+from support.env import BINARY, main, require, sanitized
+from support.procs import free_port, rss_kib, wait_for_port
+from support.service import ServiceTestCase, aws_env, write_config
+from support.sink import RecordingSink
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 NOW = "2024-03-10T00:00:30Z"
 YESTERDAY = dt.date(2024, 3, 9)
 CATCH_UP_DAYS = 60
@@ -27,41 +29,6 @@ SERVICES = 40
 DURATION = int(os.environ.get("SAB_LOAD_DURATION", "30"))
 CONNECTIONS = int(os.environ.get("SAB_LOAD_CONNECTIONS", "200"))
 SLOWLORIS = 500
-
-
-def sanitized(binary):
-    """Whether the binary is the AddressSanitizer build."""
-    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
-    return "libasan" in out
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
-def parse_wrk(text):
-    """wrk --latency output -> {requests, p50_ms, p99_ms, socket_errors, non_2xx}."""
-    def ms(value):
-        number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
-        return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    out = {"socket_errors": 0, "non_2xx": 0}
-    m = re.search(r"(\d+) requests in", text)
-    out["requests"] = int(m.group(1)) if m else 0
-    for pct in ("50", "99"):
-        m = re.search(rf"^\s*{pct}%\s+(\S+)", text, re.M)
-        out[f"p{pct}_ms"] = round(ms(m.group(1)), 3) if m else None
-    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    if m:
-        out["socket_errors"] = sum(int(g) for g in m.groups())
-    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-    if m:
-        out["non_2xx"] = int(m.group(1))
-    return out
 
 
 class Load(ServiceTestCase):
@@ -82,7 +49,7 @@ log: {{format: json}}
 {extra}""")
         self.log_path = os.path.join(self.tmp, "service.log")
         log = open(self.log_path, "wb")
-        env = dict(e2e.aws_env("AKIALOADTEST00000001", "load-test-secret"), SAB_FAKE_NOW=NOW)
+        env = dict(aws_env("AKIALOADTEST00000001", "load-test-secret"), SAB_FAKE_NOW=NOW)
         self.svc = self.procs.start([BINARY, "--config", cfg], env=env, stdout=subprocess.DEVNULL,
                                     stderr=log)
         log.close()
@@ -102,16 +69,12 @@ log: {{format: json}}
             return f.read()[-3000:]
 
     def test_wrk_on_metrics_and_healthz_during_a_delivery(self):
-        wrk = shutil.which("wrk")
-        require(wrk, "wrk")
-        ce_port = free_port()
-        self.procs.start([sys.executable, os.path.join(HERE, "ce_fake.py"), "--port", str(ce_port),
-                          "--services", str(SERVICES), "--page-size", "100"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(ce_port)
+        wrk_path = shutil.which("wrk")
+        require(wrk_path, "wrk")
+        _, ce_url, _ = ce_fake.start(self.procs, "--services", str(SERVICES), "--page-size", "100")
         sink = RecordingSink(delay=0.1)
         self.addCleanup(sink.close)
-        self.start_service(sink.url, f"http://127.0.0.1:{ce_port}")
+        self.start_service(sink.url, ce_url)
         deadline = time.monotonic() + 60
         while sink.count() < 5:
             self.assertLess(time.monotonic(), deadline, "the delivery did not start:\n" + self.service_log())
@@ -124,7 +87,7 @@ log: {{format: json}}
         runs = {}
         for path in ("/metrics", "/healthz"):
             runs[path] = subprocess.Popen(
-                [wrk, "-t1", f"-c{per_path}", f"-d{DURATION}s", "--latency", "--timeout", "10s",
+                [wrk_path, "-t1", f"-c{per_path}", f"-d{DURATION}s", "--latency", "--timeout", "10s",
                  f"http://127.0.0.1:{self.port}{path}"],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         while any(p.poll() is None for p in runs.values()):
@@ -135,7 +98,7 @@ log: {{format: json}}
             output = proc.stdout.read().decode()
             proc.stdout.close()
             self.assertEqual(proc.returncode, 0, output)
-            results[path] = parse_wrk(output)
+            results[path] = wrk.parse(output)
         rss_end = rss_kib(self.svc.pid)
         delivered_during = sink.count() - delivered_before
         # The delivery was genuinely running for the whole window: still not done at its end.

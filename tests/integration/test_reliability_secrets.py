@@ -17,11 +17,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import ThreadingHTTPServer
 
-from common import RecordingSink, BINARY, ServiceTestCase, free_port, main, wait_for_port, write_config
-import ce_fake
-import e2e
+from support import ce_fake, moto
+from support.env import BINARY, main
+from support.procs import free_port, wait_for_port
+from support.service import ServiceTestCase, write_config
+from support.sink import Receiver, RecordingSink
 
 NOW = "2024-03-10T00:00:30Z"
 YESTERDAY = "2024-03-09"
@@ -49,10 +50,8 @@ class FakeCostExplorer:
     def __init__(self):
         self.lock = threading.Lock()
         self.stats = {"requests": 0, "pages": 0, "bad": 0}
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), ce_fake.make_handler(self))
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = ce_fake.serve(self)
+        self.url = self.server.url
 
     def answer(self, body):
         start = dt.date.fromisoformat(body["TimePeriod"]["Start"])
@@ -69,8 +68,7 @@ class FakeCostExplorer:
         return {"ResultsByTime": results, "GroupDefinitions": body["GroupBy"]}
 
     def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 class Secrets(ServiceTestCase):
@@ -78,7 +76,7 @@ class Secrets(ServiceTestCase):
         super().setUp()
         self.fake = FakeCostExplorer()
         self.addCleanup(self.fake.close)
-        self.receiver = e2e.Receiver(self.procs).start()
+        self.receiver = Receiver(self.procs).start()
         self.outputs = {}  # name -> text, every output scanned at the end of each test
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         self.env["SAB_FAKE_NOW"] = NOW
@@ -238,7 +236,7 @@ log: {{level: debug, format: {fmt}}}
         print(f"SECRETS-RESULT config_error_outputs_scanned={self.scan()} leaks=0", flush=True)
 
     def test_aws_rejecting_the_signature_shows_no_secret(self):
-        url, key_id, _ = e2e.start_moto(self.procs, self.tmp)
+        url, key_id, _ = moto.start_with_user(self.procs, self.tmp)
         cfg = self.config("moto.yml", endpoint=url, key_id=key_id)  # the known (wrong) secret key
         r = self.run_binary("signature rejected (once)", ["--config", cfg, "--once"], 1)
         # moto answers InvalidClientTokenId to a session token it did not issue, else

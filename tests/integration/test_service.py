@@ -7,7 +7,9 @@ import socket
 import subprocess
 import time
 
-from common import ServiceTestCase, BINARY, free_port, main, require, wait_for_port, write_config
+from support.env import BINARY, main, require
+from support.procs import free_port, wait_for_port
+from support.service import ServiceTestCase, write_config
 
 
 class ServiceTest(ServiceTestCase):

@@ -22,16 +22,14 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import BINARY, main, require  # noqa: E402
-import ship_util  # noqa: E402
-from ship_util import read, source_path  # noqa: E402
+from support import ship
+from support.env import BINARY, main, require
+from support.ship import read, source_path
 
 CHART = ("helm", "source-aws-billing")
 STATE_DIR = "/var/lib/source-aws-billing"
@@ -76,7 +74,7 @@ def yamllint(test, *paths):
 
 class Dockerfile(unittest.TestCase):
     def setUp(self):
-        self.stages = ship_util.dockerfile_stages(read("docker", "Dockerfile"))
+        self.stages = ship.dockerfile_stages(read("docker", "Dockerfile"))
         self.build, self.runtime = self.stages[0], self.stages[-1]
 
     def test_stages(self):
@@ -86,13 +84,13 @@ class Dockerfile(unittest.TestCase):
         self.assertEqual(self.runtime["from"], "scratch")
 
     def test_build_stage_installs_the_packages_of_the_setup_script(self):
-        setup = ship_util.setup_packages()
+        setup = ship.setup_packages()
         # The libraries (tests off: no doctest; no fuzzing: no libFuzzer runtime) and the tools of
         # .ci/setup.sh; g++ is what setup's build-essential brings for C++.
         test_only = {"doctest-dev", "libclang-rt-14-dev"}
         wanted = {p for p in setup if p.endswith("-dev") and p not in test_only} | {"cmake", "ninja-build"}
         self.assertLessEqual(wanted, set(setup))
-        installed = set(ship_util.apt_packages(self.build))
+        installed = set(ship.apt_packages(self.build))
         self.assertEqual(wanted - installed, set())
         self.assertIn("g++", installed)
         self.assertIn("build-essential", setup)
@@ -116,8 +114,8 @@ class Dockerfile(unittest.TestCase):
         for needed in ("usr/share/zoneinfo", "etc/ssl/certs/ca-certificates.crt", "/rootfs/etc/passwd",
                        "/rootfs/etc/group"):
             self.assertIn(needed, builds)
-        self.assertLessEqual({"ca-certificates", "tzdata"}, set(ship_util.apt_packages(self.build)))
-        self.assertEqual(ship_util.apt_packages(self.runtime), [])
+        self.assertLessEqual({"ca-certificates", "tzdata"}, set(ship.apt_packages(self.build)))
+        self.assertEqual(ship.apt_packages(self.runtime), [])
         copies = [rest.split() for w, rest in self.runtime["instructions"] if w == "COPY"]
         self.assertEqual(copies, [["--from=build", "/rootfs/", "/"]])
         runs = [rest for w, rest in self.runtime["instructions"] if w == "RUN"]
@@ -150,13 +148,13 @@ class Dockerfile(unittest.TestCase):
             owners.add(owner)
         r = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
                             "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
-                            *ship_util.apt_packages(self.build)], capture_output=True, text=True, timeout=120)
+                            *ship.apt_packages(self.build)], capture_output=True, text=True, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         installed = {line.strip() for line in r.stdout.splitlines() if line and not line.startswith(" ")}
         self.assertEqual(owners - installed, set(), "libraries whose package the build stage lacks")
 
     def test_every_named_package_exists_in_debian_12(self):
-        for package in ship_util.apt_packages(self.build) + ship_util.apt_packages(self.runtime):
+        for package in ship.apt_packages(self.build) + ship.apt_packages(self.runtime):
             installed = subprocess.run(["dpkg-query", "-W", package], capture_output=True).returncode == 0
             known = installed or subprocess.run(["apt-cache", "show", "--no-all-versions", package],
                                                 capture_output=True).returncode == 0
@@ -165,8 +163,8 @@ class Dockerfile(unittest.TestCase):
     def test_runtime_settings(self):
         instructions = self.runtime["instructions"]
         words = [w for w, _ in instructions]
-        env = ship_util.env_of(self.runtime)
-        self.assertEqual(env.get("CONNECTOR_CONFIG"), ship_util.default_config_path())
+        env = ship.env_of(self.runtime)
+        self.assertEqual(env.get("CONNECTOR_CONFIG"), ship.default_config_path())
         user = [rest for w, rest in instructions if w == "USER"][-1]
         uid, _, gid = user.partition(":")
         self.assertTrue(uid.isdigit() and int(uid) > 0, user)
@@ -179,7 +177,7 @@ class Dockerfile(unittest.TestCase):
         self.assertTrue(entry.startswith("["), "exec form: SIGTERM reaches the service")
         # The directories are made in the build stage's /rootfs (the runtime stage has no shell).
         builds = " ".join(rest for w, rest in self.build["instructions"] if w == "RUN")
-        config_dir = os.path.dirname(ship_util.default_config_path())
+        config_dir = os.path.dirname(ship.default_config_path())
         self.assertIn(f"chown {uid}:{gid} /rootfs{config_dir} /rootfs{STATE_DIR}", builds)
         self.assertIn(f"chmod 0750 /rootfs{config_dir} /rootfs{STATE_DIR}", builds)
         self.assertIn(("VOLUME", f'["{STATE_DIR}"]'), instructions)
@@ -203,19 +201,19 @@ class Dockerfile(unittest.TestCase):
         self.assertIn("--build-arg SAB_GIT_COMMIT=$(git rev-parse --short HEAD)", read("README.md"))
 
     def test_context_and_the_build_stage_cmake_configure(self):
-        rules = ship_util.dockerignore_rules(read(".dockerignore"))
+        rules = ship.dockerignore_rules(read(".dockerignore"))
         files = []
-        for root, dirs, names in os.walk(ship_util.SOURCE_DIR):
+        for root, dirs, names in os.walk(ship.SOURCE_DIR):
             dirs[:] = [d for d in dirs if d != ".git" and not d.startswith("build")]
             for name in names:
-                rel = os.path.relpath(os.path.join(root, name), ship_util.SOURCE_DIR)
+                rel = os.path.relpath(os.path.join(root, name), ship.SOURCE_DIR)
                 files.append(rel.replace(os.sep, "/"))
-        context = [f for f in files if not ship_util.dockerignore_excludes(rules, f)]
+        context = [f for f in files if not ship.dockerignore_excludes(rules, f)]
         self.assertIn("CMakeLists.txt", context)
         self.assertIn("src/main.cpp", context)
         for excluded in ("README.md", "tests/CMakeLists.txt", ".git/HEAD", "build/CMakeCache.txt",
                          "tests/receiver/node_modules/x", "state/state.json"):
-            self.assertTrue(ship_util.dockerignore_excludes(rules, excluded), excluded)
+            self.assertTrue(ship.dockerignore_excludes(rules, excluded), excluded)
         self.assertFalse(any(f.startswith(("tests/", "docs/", "helm/")) for f in context))
 
         copies = [rest.split() for w, rest in self.build["instructions"] if w == "COPY"]
@@ -246,11 +244,11 @@ class Dockerfile(unittest.TestCase):
             self.assertEqual({m.group(1) for m in configures}, {configures[0].group(1)}, "one build directory")
             # As `docker build --build-arg SAB_GIT_COMMIT=abc1234`: the stage's ARGs, substituted;
             # each configure command in order, on the same build directory.
-            build_args = ship_util.dockerfile_args(self.build, {"SAB_GIT_COMMIT": "abc1234"})
+            build_args = ship.dockerfile_args(self.build, {"SAB_GIT_COMMIT": "abc1234"})
             # No git repository above the copy either: the commit can come only from the argument.
             env = dict(os.environ, GIT_CEILING_DIRECTORIES=tmp)
             for m in configures:
-                args = ship_util.dockerfile_substitute(m.group(2), build_args).replace("-G Ninja", "-GNinja").split()
+                args = ship.dockerfile_substitute(m.group(2), build_args).replace("-G Ninja", "-GNinja").split()
                 r = subprocess.run(["cmake", "-S", workdir, "-B", os.path.join(tmp, "build"), *args],
                                    capture_output=True, text=True, timeout=300, env=env)
                 self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
@@ -300,7 +298,7 @@ class Compose(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         services = yaml.safe_load(r.stdout)["services"]
         self.assertEqual(services["sink-display"]["image"], "public.ecr.aws/vanus/connector/sink-display")
-        config_dir = os.path.dirname(ship_util.default_config_path())
+        config_dir = os.path.dirname(ship.default_config_path())
         for name in ("source-aws-billing", "source-aws-billing-demo"):
             s = services[name]
             with self.subTest(name):
@@ -313,11 +311,11 @@ class Compose(unittest.TestCase):
                 uid = s["user"].split(":")[0]
                 self.assertTrue(uid.isdigit() and int(uid) > 0)
                 mounts = {v.split(":")[1]: v.split(":")[0] for v in s["volumes"]}
-                self.assertIn(ship_util.default_config_path(), mounts)
-                self.assertTrue(mounts[ship_util.default_config_path()].startswith("/") and
-                                os.path.dirname(ship_util.default_config_path()) == config_dir)
+                self.assertIn(ship.default_config_path(), mounts)
+                self.assertTrue(mounts[ship.default_config_path()].startswith("/") and
+                                os.path.dirname(ship.default_config_path()) == config_dir)
                 self.assertIn(STATE_DIR, mounts)
-                with open(mounts[ship_util.default_config_path()], encoding="utf-8") as f:
+                with open(mounts[ship.default_config_path()], encoding="utf-8") as f:
                     text = f.read()
                 self.assertNotIn("secret_access_key", text)
                 out = check_config(self, text, {"CONNECTOR_TARGET": s["environment"]["CONNECTOR_TARGET"]})
@@ -360,7 +358,7 @@ class HelmChart(unittest.TestCase):
             self.assertTrue(any(f"kind: {kind}\n" in t for t in self.templates.values()), kind)
 
     def test_every_values_path_used_exists(self):
-        known = set(ship_util.yaml_key_paths(self.values))
+        known = set(ship.yaml_key_paths(self.values))
         used = set()
         for name, text in self.templates.items():
             for path in re.findall(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)", text):
@@ -370,7 +368,7 @@ class HelmChart(unittest.TestCase):
         self.assertEqual(missing, [])
 
     def test_every_values_key_has_a_comment(self):
-        self.assertEqual(ship_util.uncommented_keys(self.values_text), [])
+        self.assertEqual(ship.uncommented_keys(self.values_text), [])
 
     def test_template_blocks_are_balanced(self):
         for name, text in self.templates.items():
@@ -385,11 +383,11 @@ class HelmChart(unittest.TestCase):
         self.assertRegex(d, r"\n  replicas: 1\n")
         self.assertRegex(d, r"\n  strategy:\n    type: Recreate\n")
         mounts = dict(re.findall(r"- name: (\S+)\n\s+mountPath: (\S+)", d))
-        config_dir = os.path.dirname(ship_util.default_config_path())
-        dockerfile_config = ship_util.env_of(ship_util.dockerfile_stages(read("docker", "Dockerfile"))[-1])
+        config_dir = os.path.dirname(ship.default_config_path())
+        dockerfile_config = ship.env_of(ship.dockerfile_stages(read("docker", "Dockerfile"))[-1])
         self.assertEqual(mounts["config"], config_dir)
         self.assertEqual(os.path.dirname(dockerfile_config["CONNECTOR_CONFIG"]), config_dir)
-        self.assertRegex(d, r"name: CONNECTOR_CONFIG\n\s+value: " + re.escape(ship_util.default_config_path()))
+        self.assertRegex(d, r"name: CONNECTOR_CONFIG\n\s+value: " + re.escape(ship.default_config_path()))
         self.assertIn("configMap:", d.split("- name: config\n", 2)[-1])
         self.assertEqual(mounts["state"], STATE_DIR)
         self.assertEqual(self.values["config"]["state_dir"], STATE_DIR)
@@ -421,23 +419,23 @@ class HelmChart(unittest.TestCase):
 
 class MemoryBudget(unittest.TestCase):
     """The chart's memory limit holds a maximum-size Cost Explorer page with margin:
-    limit >= base + factor x max_response_bytes (constants measured, see ship_util)."""
+    limit >= base + factor x max_response_bytes (constants measured, see support/ship.py)."""
 
     def setUp(self):
         self.values = yaml.safe_load(read(*CHART, "values.yaml"))
         configured = self.values["config"].get("max_response_bytes")
-        self.max_bytes = (ship_util.parse_size(configured) if configured is not None
-                          else ship_util.default_max_response_bytes())
+        self.max_bytes = (ship.parse_size(configured) if configured is not None
+                          else ship.default_max_response_bytes())
 
     def test_limit_covers_base_plus_factor_times_max_response_bytes(self):
-        limit = ship_util.parse_quantity(self.values["resources"]["limits"]["memory"])
-        need = ship_util.MEMORY_BASE_BYTES + ship_util.MEMORY_BYTES_PER_RESPONSE_BYTE * self.max_bytes
-        self.assertGreaterEqual(limit, ship_util.MEMORY_HEADROOM * need,
-                                f"limit {limit >> 20} MiB < {ship_util.MEMORY_HEADROOM} x {need / 2**20:.0f} MiB "
+        limit = ship.parse_quantity(self.values["resources"]["limits"]["memory"])
+        need = ship.MEMORY_BASE_BYTES + ship.MEMORY_BYTES_PER_RESPONSE_BYTE * self.max_bytes
+        self.assertGreaterEqual(limit, ship.MEMORY_HEADROOM * need,
+                                f"limit {limit >> 20} MiB < {ship.MEMORY_HEADROOM} x {need / 2**20:.0f} MiB "
                                 f"needed for max_response_bytes {self.max_bytes >> 20} MiB")
 
     def test_the_relation_is_documented_with_the_measured_constants(self):
-        base, factor = ship_util.MEMORY_BASE_BYTES >> 20, ship_util.MEMORY_BYTES_PER_RESPONSE_BYTE
+        base, factor = ship.MEMORY_BASE_BYTES >> 20, ship.MEMORY_BYTES_PER_RESPONSE_BYTE
         relation = f"{base} MiB + {factor} x max_response_bytes"
         self.assertIn(relation, read(*CHART, "values.yaml"))
         self.assertIn(relation, read("README.md"))
@@ -445,20 +443,20 @@ class MemoryBudget(unittest.TestCase):
     def test_request_equals_the_limit(self):
         # A request below the limit makes the pod an early victim of the node's OOM killer and of
         # eviction while it holds a large page: the memory it may need is reserved.
-        request = ship_util.parse_quantity(self.values["resources"]["requests"]["memory"])
-        limit = ship_util.parse_quantity(self.values["resources"]["limits"]["memory"])
+        request = ship.parse_quantity(self.values["resources"]["requests"]["memory"])
+        limit = ship.parse_quantity(self.values["resources"]["limits"]["memory"])
         self.assertEqual(request, limit)
 
     def test_the_chart_and_the_binary_agree_on_max_response_bytes(self):
         # The chart passes max_response_bytes into the config: the same value as the binary's
         # default, so the limit documented for the default is the one that applies.
-        self.assertEqual(ship_util.parse_size(self.values["config"]["max_response_bytes"]),
-                         ship_util.default_max_response_bytes())
+        self.assertEqual(ship.parse_size(self.values["config"]["max_response_bytes"]),
+                         ship.default_max_response_bytes())
 
     def test_readme_config_table_shows_the_default(self):
         m = re.search(r"^\| `max_response_bytes` \| `([^`]+)` \|", read("README.md"), re.M)
         self.assertIsNotNone(m)
-        self.assertEqual(ship_util.parse_size(m.group(1)), ship_util.default_max_response_bytes())
+        self.assertEqual(ship.parse_size(m.group(1)), ship.default_max_response_bytes())
 
 
 class PlainManifest(unittest.TestCase):
@@ -476,7 +474,7 @@ class PlainManifest(unittest.TestCase):
         container = pod["containers"][0]
         volumes = {v["name"]: v for v in pod["volumes"]}
         mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
-        config_dir = os.path.dirname(ship_util.default_config_path())
+        config_dir = os.path.dirname(ship.default_config_path())
         self.assertIn(config_dir, mounts)
         self.assertEqual(volumes[mounts[config_dir]]["configMap"]["name"], self.docs["ConfigMap"]["metadata"]["name"])
         self.assertIn(STATE_DIR, mounts)
@@ -492,11 +490,11 @@ class PlainManifest(unittest.TestCase):
 
     def test_memory_limit_covers_the_default_max_response_bytes(self):
         container = self.docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
-        limit = ship_util.parse_quantity(container["resources"]["limits"]["memory"])
+        limit = ship.parse_quantity(container["resources"]["limits"]["memory"])
         config = yaml.safe_load(self.docs["ConfigMap"]["data"]["config.yml"])
-        max_bytes = ship_util.parse_size(config.get("max_response_bytes", ship_util.default_max_response_bytes()))
-        need = ship_util.MEMORY_BASE_BYTES + ship_util.MEMORY_BYTES_PER_RESPONSE_BYTE * max_bytes
-        self.assertGreaterEqual(limit, ship_util.MEMORY_HEADROOM * need)
+        max_bytes = ship.parse_size(config.get("max_response_bytes", ship.default_max_response_bytes()))
+        need = ship.MEMORY_BASE_BYTES + ship.MEMORY_BYTES_PER_RESPONSE_BYTE * max_bytes
+        self.assertGreaterEqual(limit, ship.MEMORY_HEADROOM * need)
 
     def test_config_has_no_secrets_and_passes_check_config(self):
         text = self.docs["ConfigMap"]["data"]["config.yml"]

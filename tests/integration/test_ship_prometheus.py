@@ -7,7 +7,6 @@ Peers: Debian's prometheus 2.42 and promtool, moto's Cost Explorer seeded with y
 costs by tests/demo/seed_moto.py, and the demo's display sink. All on 127.0.0.1, free ports.
 """
 import datetime as dt
-import importlib.util
 import json
 import os
 import re
@@ -18,18 +17,12 @@ import time
 import urllib.parse
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import BINARY, ServiceTestCase, free_port, main, require, wait_for_port, write_config  # noqa: E402
-import ship_util  # noqa: E402
+from support import moto, ship
+from support.env import BINARY, main, require
+from support.procs import free_port, wait_for_port
+from support.service import ServiceTestCase, write_config
 
-DEMO = ship_util.source_path("tests", "demo")
-
-
-def load_seed_module():
-    spec = importlib.util.spec_from_file_location("seed_moto", os.path.join(DEMO, "seed_moto.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+DEMO = ship.source_path("tests", "demo")
 
 
 def http_get(url, timeout=5):
@@ -43,17 +36,12 @@ class PrometheusScrapesTheService(ServiceTestCase):
         self.prometheus = shutil.which("prometheus")
         self.promtool = shutil.which("promtool")
         require(self.prometheus and self.promtool, "prometheus and promtool (Debian package prometheus)")
-        require(importlib.util.find_spec("moto") is not None, "python3 moto (Cost Explorer emulator)")
 
     def start_peers(self):
-        # moto's Cost Explorer, seeded with yesterday's sample costs (one page).
-        ce_port = free_port()
-        moto = self.procs.start([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(ce_port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(ce_port, proc=moto)
-        seeded = subprocess.run([sys.executable, os.path.join(DEMO, "seed_moto.py"), "--endpoint",
-                                 f"http://127.0.0.1:{ce_port}", "--first", "-1", "--last", "-1"],
-                                capture_output=True, timeout=60)
+        # moto's Cost Explorer, seeded by the demo's script with yesterday's sample costs (one page).
+        ce_url = moto.start(self.procs, self.tmp)
+        seeded = subprocess.run([sys.executable, os.path.join(DEMO, "seed_moto.py"), "--endpoint", ce_url,
+                                 "--first", "-1", "--last", "-1"], capture_output=True, timeout=60)
         self.assertEqual(seeded.returncode, 0, seeded.stderr.decode())
         # The display sink (answers 202 to every CloudEvent).
         sink_port = free_port()
@@ -63,7 +51,7 @@ class PrometheusScrapesTheService(ServiceTestCase):
         # The service, in service mode with no state: it pulls yesterday at start.
         self.port = free_port()
         cfg = write_config(self.tmp, f"target: http://127.0.0.1:{sink_port}/\n"
-                                     f"endpoint: http://127.0.0.1:{ce_port}\n"
+                                     f"endpoint: {ce_url}\n"
                                      f"state_dir: {self.tmp}/state\n"
                                      f"listen: 127.0.0.1:{self.port}\n"
                                      "log: {format: text}\n")
@@ -75,7 +63,7 @@ class PrometheusScrapesTheService(ServiceTestCase):
         wait_for_port(self.port, proc=self.service)
         # Prometheus, scraping the service every second and evaluating the example rules.
         self.prom_port = free_port()
-        rules = ship_util.source_path("docs", "prometheus-rules.yaml")
+        rules = ship.source_path("docs", "prometheus-rules.yaml")
         prom_cfg = write_config(self.tmp, (
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
             f"rule_files:\n  - {json.dumps(rules)}\n"
@@ -125,7 +113,7 @@ class PrometheusScrapesTheService(ServiceTestCase):
 
     def test_series_before_and_after_a_pull(self):
         self.start_peers()
-        seed = load_seed_module()
+        seed = moto.seed_moto
         today = dt.datetime.now(dt.timezone.utc).date()
         _, groups = seed.day_groups(seed.load_sample(), -1)
 
@@ -158,7 +146,7 @@ class PrometheusScrapesTheService(ServiceTestCase):
         self.assertTrue(all(s["metric"]["job"] == "source-aws-billing" for s in costs))
 
         _, metrics_text = http_get(f"http://127.0.0.1:{self.port}/metrics")
-        families = ship_util.metric_families(metrics_text)
+        families = ship.metric_families(metrics_text)
 
         with self.subTest("promtool check metrics after a pull: no warnings"):
             check = subprocess.run([self.promtool, "check", "metrics"], input=metrics_text.encode(),
@@ -168,10 +156,10 @@ class PrometheusScrapesTheService(ServiceTestCase):
             self.assertEqual(output.strip(), "", "promtool printed warnings")
 
         with self.subTest("metric names follow the Prometheus conventions"):
-            self.assertEqual(ship_util.naming_problems(families), [])
+            self.assertEqual(ship.naming_problems(families), [])
 
         with self.subTest("the README's metrics table lists exactly the service's metrics"):
-            readme = ship_util.read("README.md")
+            readme = ship.read("README.md")
             section = readme.split("## Metrics", 1)[1].split("\n## ", 1)[0] if "## Metrics" in readme else ""
             documented = set(re.findall(r"^\| `(aws_billing_source_[a-z_]+)`", section, re.M))
             self.assertEqual(documented, set(families), "README ## Metrics table vs /metrics")
@@ -180,7 +168,7 @@ class PrometheusScrapesTheService(ServiceTestCase):
                 self.assertEqual(row and row.group(1), family["type"], f"type of {name} in the README")
 
         with self.subTest("every query of the Grafana dashboard is valid and names known metrics"):
-            dashboard = json.loads(ship_util.read("docs", "grafana-dashboard.json"))
+            dashboard = json.loads(ship.read("docs", "grafana-dashboard.json"))
             exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
             self.assertGreater(len(exprs), 5)
             known = set(families) | {f"{n}_{s}" for n in families for s in ("bucket", "sum", "count")}
@@ -193,7 +181,7 @@ class PrometheusScrapesTheService(ServiceTestCase):
 
         with self.subTest("the example alerting rules load and evaluate without errors"):
             check = subprocess.run([self.promtool, "check", "rules",
-                                    ship_util.source_path("docs", "prometheus-rules.yaml")],
+                                    ship.source_path("docs", "prometheus-rules.yaml")],
                                    capture_output=True, timeout=30)
             self.assertEqual(check.returncode, 0, (check.stdout + check.stderr).decode())
 

@@ -1,4 +1,5 @@
-"""Helpers of the test_ship_* tests: the repository's shipping files read as the tools read them.
+"""The repository's shipping files read as the tools read them (the test_ship_* and test_package_*
+tests, and test_aws_large's memory bound).
 
 Pure functions (no network, no child processes): a Dockerfile reader, Docker's .dockerignore
 matching rules, the Prometheus text format's metric families, and the key paths and comments of
@@ -10,7 +11,7 @@ import shlex
 
 import yaml
 
-from common import SOURCE_DIR
+from .env import SOURCE_DIR
 
 
 def source_path(*parts):

@@ -11,13 +11,16 @@ CloudEvents receiver) and, per request, with a fixed seed, passes it or injects 
   429       answer 429 with Retry-After: 1 without passing
 
     chaos_proxy.py --listen PORT --upstream PORT --seed N --rate 0.2 [--stats-file F]
+    prints {"port": n} on stdout once it listens (--listen 0, the default: a free port)
 """
 import argparse
 import asyncio
 import json
+import os
 import random
 import socket
 import struct
+import subprocess
 import sys
 
 FAULTS = ["drop", "delay", "reset", "truncate", "5xx", "429"]
@@ -121,10 +124,18 @@ async def main_async(args):
             if args.stats_file:
                 with open(args.stats_file + ".tmp", "w") as f:
                     json.dump(proxy.stats, f)
-                import os
                 os.replace(args.stats_file + ".tmp", args.stats_file)
 
     await asyncio.gather(server.serve_forever(), dump_stats())
+
+
+def start(procs, upstream, seed, rate, stats_file):
+    """This file as a child process of `procs` (a procs.Processes) in front of 127.0.0.1:`upstream`,
+    writing its counts to `stats_file`; returns its port once it listens."""
+    proc = procs.start([sys.executable, os.path.abspath(__file__), "--upstream", str(upstream), "--seed",
+                        str(seed), "--rate", str(rate), "--stats-file", stats_file],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    return json.loads(proc.stdout.readline())["port"]
 
 
 def main():

@@ -7,10 +7,12 @@ with amounts as strings the way CE writes them (up to 10 decimals, trailing zero
 small credits below zero), Estimated on the most recent days, and paged like AWS: a fixed number
 of groups per page, a day split across two pages when it does not fit, an opaque NextPageToken.
 
-    pages.py --services 300 --accounts 10 --start 2024-01-01 --days 30 --page-size 5000 --out F
-        writes one page per line (compact JSON) to F and prints a summary on stdout.
+    ce_pages.py --services 300 --accounts 10 --start 2024-01-01 --days 30 --page-size 5000 --out F
+        writes one page per line (compact JSON) to F and prints a summary on stdout: the corpus of
+        the benchmarks (bench_codec, bench_delivery and the Python baselines read it).
 
-Everything is deterministic for a given (seed, arguments): the same period gives the same bytes.
+ce_fake.py --prerendered serves these pages. Everything is deterministic for a given (seed,
+arguments): the same period gives the same bytes.
 """
 import argparse
 import base64

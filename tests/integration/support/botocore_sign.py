@@ -1,7 +1,7 @@
 """Signs a Cost Explorer GetCostAndUsage request with botocore's own SigV4 signer.
 
 Used by test_aws_botocore.py (and to derive the fact kept in tests/aws/sigv4_test.cpp).
-Usage: aws_botocore_sign.py TIMESTAMP(YYYYmmddTHHMMSSZ) HOST REGION BODY_FILE [SESSION_TOKEN]
+Usage: botocore_sign.py TIMESTAMP(YYYYmmddTHHMMSSZ) HOST REGION BODY_FILE [SESSION_TOKEN]
 Prints the Authorization header value. The credentials are the AWS documentation example keys.
 """
 import datetime
