@@ -11,7 +11,7 @@ packages=(
   libhowardhinnant-date-dev tzdata ca-certificates
   openssl curl python3 nodejs npm prometheus yamllint docker-compose
   clang libclang-rt-14-dev
-  nginx-light wrk gnuplot-nox
+  nginx-light wrk gnuplot-nox tinyproxy
   clang-format clang-tidy flake8 shellcheck
 )
 

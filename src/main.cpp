@@ -2,6 +2,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <stdexcept>
 #include <string_view>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "common/log.hpp"
 #include "common/version.hpp"
 #include "config/config.hpp"
+#include "net/proxy.hpp"
 
 using namespace sab;
 
@@ -46,8 +49,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   const config::Config& config = *loaded.config;
+  // The proxy comes from the config or the environment: a bad one is a config error too.
+  std::optional<net::ProxySettings> proxies;
+  try {
+    proxies.emplace(config.proxy.url, config.proxy.no_proxy, env);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "config '" << path << "' is invalid (1 problem):\n  " << e.what() << "\n";
+    return 2;
+  }
   if (options.check_config) {
-    std::cout << "# " << path << ": valid\n" << config::render_masked(config);
+    std::cout << "# " << path << ": valid\n"
+              << "# proxy in effect: " << proxies->describe() << "\n"
+              << config::render_masked(config);
     return 0;
   }
 

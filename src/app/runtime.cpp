@@ -39,12 +39,18 @@ WallClock make_clock(const config::Env& env) {
 
 Runtime::Runtime(const config::Config& config, const Options& options)
     : config_(config), clock_(make_clock(config::process_env())) {
+  // Every outgoing request but the instance metadata service may go through a proxy.
+  const net::ProxySettings proxies(config_.proxy.url, config_.proxy.no_proxy,
+                                   config::process_env());
+  if (!proxies.empty()) log::info("outgoing requests use a proxy", {{"proxy", proxies.describe()}});
   aws::ChainOptions chain_options;
   chain_options.clock = clock_;
+  chain_options.proxies = proxies;
   credentials_ = std::make_shared<aws::ChainCredentialProvider>(
       io_.get_executor(), config_, config::process_env(), &metrics_, chain_options);
   aws::CeClientOptions ce_options;
   ce_options.clock = clock_;
+  ce_options.proxies = proxies;
   ce_ = std::make_unique<aws::CostExplorerClient>(io_.get_executor(), config_, credentials_,
                                                   metrics_, ce_options);
   if (options.dry_run) {
@@ -54,8 +60,10 @@ Runtime::Runtime(const config::Config& config, const Options& options)
       if (on_fatal) on_fatal();
     });
   } else {
-    sink_ = std::make_unique<delivery::Deliverer>(
-        io_.get_executor(), delivery::DelivererOptions::from_config(config_), metrics_);
+    auto delivery_options = delivery::DelivererOptions::from_config(config_);
+    delivery_options.proxies = proxies;
+    sink_ = std::make_unique<delivery::Deliverer>(io_.get_executor(), std::move(delivery_options),
+                                                  metrics_);
   }
   FetchFn fetch = [this](Day first, Day end, PageHandler handler) {
     return cancellable(ce_->fetch(aws::TimePeriod{first, end}, std::move(handler)));

@@ -86,7 +86,8 @@ CostExplorerClient::CostExplorerClient(asio::any_io_executor executor, const con
   if (!options_.clock) options_.clock = [] { return std::chrono::system_clock::now(); };
   std::shared_ptr<asio::ssl::context> tls;
   if (url_.tls) tls = net::make_client_tls_context(options_.tls);
-  http_ = std::make_unique<net::HttpClient>(executor_, url_, std::move(tls));
+  http_ = std::make_unique<net::HttpClient>(executor_, url_, std::move(tls),
+                                            options_.proxies.for_origin(url_));
 }
 
 CostExplorerClient::~CostExplorerClient() = default;
@@ -259,9 +260,11 @@ asio::awaitable<CostExplorerClient::Answer> CostExplorerClient::send_signed(
   } catch (const net::TransportError& e) {
     observe_duration();
     answer.detail = e.what();
-    // Neither a certificate nor the size limit changes on a retry.
+    // Neither a certificate, the size limit nor the proxy's credentials change on a retry.
+    const auto kind = e.kind();
     answer.failure =
-        (e.kind() == net::TransportErrorKind::tls || e.kind() == net::TransportErrorKind::too_large)
+        (kind == net::TransportErrorKind::tls || kind == net::TransportErrorKind::too_large ||
+         kind == net::TransportErrorKind::proxy_auth)
             ? FailureKind::permanent_transport
             : FailureKind::transport_error;
     if (e.kind() == net::TransportErrorKind::too_large) answer.detail += " (max_response_bytes)";

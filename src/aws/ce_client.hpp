@@ -56,6 +56,7 @@ struct CeClientOptions {
   UnitRandom random;  // empty: default_random()
   std::chrono::milliseconds request_timeout{60'000};
   net::TlsConfig tls;               // for an https endpoint; default: system CAs
+  net::ProxySettings proxies;       // the endpoint's proxy, if any (default: none)
   WallClock clock;                  // signing time; empty: system clock
   std::size_t max_pages = 100'000;  // a paging loop that never ends is an error
 };

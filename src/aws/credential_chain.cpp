@@ -178,7 +178,7 @@ boost::asio::awaitable<Credentials> ChainCredentialProvider::sts_call(std::strin
   if (!url) throw CredentialError("invalid STS endpoint URL '" + endpoint.url + "'");
   std::shared_ptr<boost::asio::ssl::context> tls;
   if (url->tls) tls = net::make_client_tls_context({options_.ca_file, false});
-  net::HttpClient client(executor_, *url, tls);
+  net::HttpClient client(executor_, *url, tls, options_.proxies.for_origin(*url));
   const auto random = default_random();
   for (int retries = 0;; ++retries) {
     net::Request req;
@@ -211,7 +211,9 @@ boost::asio::awaitable<Credentials> ChainCredentialProvider::sts_call(std::strin
       }
     } catch (const net::TransportError& e) {
       problem = "STS request to " + url->host_header + " failed: " + e.what();
-      if (e.kind() == net::TransportErrorKind::tls || retries >= options_.sts_retry.max_retries) {
+      if (e.kind() == net::TransportErrorKind::tls ||
+          e.kind() == net::TransportErrorKind::proxy_auth ||
+          retries >= options_.sts_retry.max_retries) {
         throw CredentialError(problem);
       }
     }

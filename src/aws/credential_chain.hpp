@@ -26,6 +26,7 @@
 #include "aws/retry.hpp"
 #include "aws/shared_credentials.hpp"
 #include "config/config.hpp"
+#include "net/proxy.hpp"
 
 namespace sab::metrics {
 class Metrics;
@@ -64,7 +65,8 @@ struct ChainOptions {
   // next get() tries again).
   RetryPolicy sts_retry{2, std::chrono::milliseconds{500}, std::chrono::milliseconds{2000}};
   int duration_seconds = 3600;
-  std::string ca_file;  // for an https STS endpoint; empty: system CAs
+  std::string ca_file;         // for an https STS endpoint; empty: system CAs
+  net::ProxySettings proxies;  // STS goes through its proxy, if any
 };
 
 // The SDK chain plus optional AssumeRole on top (see the top of this file). Use it from one

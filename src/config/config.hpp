@@ -49,6 +49,13 @@ struct Delivery {
   bool insecure_skip_verify = false;
 };
 
+// An HTTP proxy for every outgoing request but the instance metadata service; empty: the
+// environment decides (HTTPS_PROXY / HTTP_PROXY / NO_PROXY, either case).
+struct Proxy {
+  std::string url;       // http://[user:password@]host:port; the password is a secret
+  std::string no_proxy;  // NO_PROXY syntax: hosts, domain suffixes, *, IPs and CIDR blocks
+};
+
 struct Listen {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
@@ -74,6 +81,7 @@ struct Config {
   unsigned restate_days = 0;
   std::string state_dir = kDefaultStateDir;
   Delivery delivery;
+  Proxy proxy;
   Listen listen;
   std::chrono::milliseconds shutdown_timeout{20'000};
   // Peak RSS is about 16 MiB + 18 x this (measured): the Helm chart's memory limit follows it.

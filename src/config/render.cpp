@@ -103,6 +103,10 @@ std::string render_masked(const Config& c) {
   out << YAML::Key << "ca_file" << YAML::Value << c.delivery.ca_file;
   out << YAML::Key << "insecure_skip_verify" << YAML::Value << c.delivery.insecure_skip_verify;
   out << YAML::EndMap;
+  out << YAML::Key << "proxy" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "url" << YAML::Value << detail::mask_url(c.proxy.url);
+  out << YAML::Key << "no_proxy" << YAML::Value << c.proxy.no_proxy;
+  out << YAML::EndMap;
   const bool v6 = c.listen.host.find(':') != std::string::npos;
   out << YAML::Key << "listen" << YAML::Value
       << (v6 ? "[" + c.listen.host + "]" : c.listen.host) + ":" + std::to_string(c.listen.port);
@@ -126,9 +130,11 @@ std::vector<std::string> secret_values(const Config& c) {
   for (const auto& [name, value] : c.delivery.headers) {
     if (!value.empty()) out.push_back(value);
   }
-  auto parsed = boost::urls::parse_uri_reference(c.target);
-  if (parsed && parsed->has_password() && !parsed->password().empty()) {
-    out.push_back(std::string(parsed->password()));
+  for (const std::string* url : {&c.target, &c.proxy.url}) {
+    auto parsed = boost::urls::parse_uri_reference(*url);
+    if (parsed && parsed->has_password() && !parsed->password().empty()) {
+      out.push_back(std::string(parsed->password()));
+    }
   }
   return out;
 }

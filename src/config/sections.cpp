@@ -13,6 +13,7 @@
 #include <set>
 
 #include "common/http_header.hpp"
+#include "config/render.hpp"
 #include "config/units.hpp"
 
 namespace sab::config::detail {
@@ -396,6 +397,32 @@ void read_max_response_bytes(Reader& r, const YAML::Node& node, std::uint64_t& o
   }
 }
 
+void read_proxy(Reader& r, const YAML::Node& node, Proxy& out) {
+  if (!r.mapping(node, "proxy")) return;
+  r.check_keys(node, "proxy", {"url", "no_proxy"});
+  if (r.string(node["url"], "proxy.url", out.url) && !out.url.empty()) {
+    r.url("proxy.url", out.url, false);
+    if (!out.url.starts_with("http://")) {
+      r.error("proxy.url",
+              "must be an http:// URL (https origins are reached through a CONNECT "
+              "tunnel), got '" +
+                  mask_url(out.url) + "'");
+    }
+  }
+  const YAML::Node list = node["no_proxy"];
+  if (!list || !list.IsSequence()) {
+    r.string(list, "proxy.no_proxy", out.no_proxy);
+    return;
+  }
+  // A list is the same as NO_PROXY's comma-separated text.
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    std::string entry;
+    if (r.string(list[i], "proxy.no_proxy[" + std::to_string(i) + "]", entry)) {
+      out.no_proxy += (out.no_proxy.empty() ? "" : ",") + entry;
+    }
+  }
+}
+
 void read_log(Reader& r, const YAML::Node& node, Config& out) {
   if (!r.mapping(node, "log")) return;
   r.check_keys(node, "log", {"level", "format"});
@@ -448,6 +475,7 @@ Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
                 "restate_days",
                 "state_dir",
                 "delivery",
+                "proxy",
                 "listen",
                 "shutdown_timeout",
                 "max_response_bytes",
@@ -473,6 +501,7 @@ Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
   }
 
   read_delivery(r, root["delivery"], c.delivery);
+  read_proxy(r, root["proxy"], c.proxy);
   read_listen(r, root["listen"], c.listen);
   r.duration(root["shutdown_timeout"], "shutdown_timeout", c.shutdown_timeout,
              std::chrono::milliseconds{0});

@@ -58,6 +58,7 @@ struct Deliverer::Exchange {
   std::optional<net::Response> response;
   std::string error;  // why there is no response
   bool cancelled = false;
+  bool proxy_auth = false;  // the proxy wants other credentials: only fixing them helps
 };
 
 Deliverer::Deliverer(asio::any_io_executor executor, DelivererOptions options,
@@ -103,7 +104,8 @@ Deliverer::Connections Deliverer::acquire_connections() {
     return connections;
   }
   Connections connections;
-  connections.target = std::make_unique<net::HttpClient>(executor_, url_, tls_);
+  connections.target =
+      std::make_unique<net::HttpClient>(executor_, url_, tls_, options_.proxies.for_origin(url_));
   return connections;
 }
 
@@ -120,7 +122,8 @@ net::HttpClient& Deliverer::client_for(Connections& connections, const net::Url&
   if (redirected.size() >= kMaxRedirects) redirected.erase(redirected.begin());
   // An http target may redirect to https: that origin is verified like an https target.
   if (url.tls && !tls_) tls_ = net::make_client_tls_context(options_.tls);
-  redirected.push_back(std::make_unique<net::HttpClient>(executor_, url, tls_));
+  redirected.push_back(
+      std::make_unique<net::HttpClient>(executor_, url, tls_, options_.proxies.for_origin(url)));
   return *redirected.back();
 }
 
@@ -256,6 +259,7 @@ asio::awaitable<Deliverer::Exchange> Deliverer::exchange(net::HttpClient& client
         head, body, options_.timeout, options_.response_body_limit, net::OversizedBody::drop);
   } catch (const net::TransportError& e) {
     x.error = std::string(net::to_string(e.kind())) + ": " + e.what();
+    x.proxy_auth = e.kind() == net::TransportErrorKind::proxy_auth;
   } catch (const std::exception& e) {
     x.error = e.what();
     client.close();
@@ -325,6 +329,11 @@ asio::awaitable<Deliverer::Attempt> Deliverer::send_attempt(Connections& connect
     a.x = co_await exchange(*a.client, head, body);
     if (a.x.cancelled || !a.x.response) {
       a.cls = classify_transport_error();
+      if (!a.x.cancelled && a.x.proxy_auth) {
+        // Like a target that redirects where it should not: no retry, the day stays pending.
+        a.cls = StatusClass::misconfigured;
+        a.problem = a.x.error + "; fix proxy.url (or HTTPS_PROXY / HTTP_PROXY)";
+      }
       co_return a;
     }
     a.status = a.x.response->result_int();

@@ -35,6 +35,7 @@ struct DelivererOptions {
   std::string state_dir = "./state";  // dead-letter.jsonl lives here
   BackoffPolicy backoff;
   std::uint64_t response_body_limit = std::uint64_t{1024} * 1024;
+  net::ProxySettings proxies;  // the target's (and redirected origins') proxy, if any
 
   static DelivererOptions from_config(const config::Config& config);
 };

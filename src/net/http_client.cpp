@@ -353,6 +353,14 @@ asio::awaitable<ExchangeResult> exchange(Stream& stream, beast::tcp_stream& lowe
     out.response.body().shrink_to_fit();
     co_return out;
   }
+  if (parser.is_header_done() && parser.get().result_int() == 407) {
+    // A proxy refusing credentials may reset the connection after its header: the status is the
+    // answer (the caller knows it came from a proxy).
+    out.ec = {};
+    out.close = true;
+    out.response = parser.release();
+    co_return out;
+  }
   out.nothing_received = !parser.got_some();
   co_return out;
 }
@@ -450,7 +458,8 @@ asio::awaitable<void> HttpClient::Impl::tunnel(const Url& origin, const ProxyEnd
   if (status / 100 == 2) co_return;
   close();
   const std::string tunnel = "CONNECT " + origin.host + ":" + origin.port + " through " + where;
-  if (status == 407) {
+  // Only the proxy answers a CONNECT: some (tinyproxy) say 401 for wrong credentials.
+  if (status == 407 || status == 401) {
     throw TransportError(TransportErrorKind::proxy_auth,
                          tunnel + ": proxy authentication required (HTTP 407); " +
                              (proxy.authorization.empty()
@@ -507,6 +516,17 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
     }
     if (!x.ec) {
       if (x.close) d.close();
+      if (proxy_ && !origin_.tls && x.response.result_int() == 407) {
+        // The proxy's answer, not the origin's: the same error as a refused CONNECT.
+        d.close();
+        throw TransportError(
+            TransportErrorKind::proxy_auth,
+            "request to " + origin_.host_header + " through proxy " + proxy_->url.host_header +
+                ": proxy authentication required (HTTP 407); " +
+                (proxy_->authorization.empty()
+                     ? "give user:password in the proxy URL"
+                     : "the proxy refused the user and password of the proxy URL"));
+      }
       co_return std::move(x.response);
     }
 
