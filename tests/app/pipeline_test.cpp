@@ -4,14 +4,13 @@
 
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
 
 #include "app/cli.hpp"
+#include "support/run_coroutine.hpp"
 
 using namespace sab;
 using app::Day;
@@ -73,9 +72,7 @@ struct Harness {
     app::Pipeline pipeline(config, fetch, sink, metrics,
                            [] { return std::chrono::system_clock::time_point{}; });
     asio::io_context io;
-    auto future = asio::co_spawn(io, pipeline.pull(request, state), asio::use_future);
-    io.run();
-    return future.get();
+    return test::run_coroutine(io, pipeline.pull(request, state));
   }
 };
 
@@ -243,9 +240,7 @@ TEST_CASE("pipeline: the cost gauge keeps cost_gauge_series series, and an older
     // pull() takes the request by reference and runs after this statement: keep it alive.
     const auto req = request(first, last);
     asio::io_context io;
-    auto future = asio::co_spawn(io, pipeline.pull(req, state), asio::use_future);
-    io.run();
-    return future.get();
+    return test::run_coroutine(io, pipeline.pull(req, state));
   };
   CHECK(run("2024-01-14", "2024-01-14").result.delivered == 3);
   auto text = h.metrics.serialize();
@@ -301,9 +296,7 @@ app::PullOutcome pull_with(delivery::EventSink& sink, const config::Config& conf
   app::Pipeline pipeline(config, fetch, sink, metrics,
                          [] { return std::chrono::system_clock::time_point{}; });
   asio::io_context io;
-  auto future = asio::co_spawn(io, pipeline.pull(req, state), asio::use_future);
-  io.run();
-  return future.get();
+  return test::run_coroutine(io, pipeline.pull(req, state));
 }
 
 }  // namespace
@@ -376,9 +369,7 @@ TEST_CASE("pipeline: the cost gauge is trimmed page by page and keeps the larges
   state::State state;
   const auto req = request("2024-01-14", "2024-01-14");
   asio::io_context io;
-  auto future = asio::co_spawn(io, pipeline.pull(req, state), asio::use_future);
-  io.run();
-  CHECK(future.get().result.delivered == 12000);
+  CHECK(test::run_coroutine(io, pipeline.pull(req, state)).result.delivered == 12000);
   const auto text = h.metrics.serialize();
   CHECK(text.find("service=\"S17\",unit=\"USD\"} 900") != std::string::npos);
   CHECK(text.find("service=\"S6500\",unit=\"USD\"} 800") != std::string::npos);

@@ -1,5 +1,5 @@
-// CostExplorerClient against an in-process fake server (a raw Asio/Beast socket server in this
-// file): the cases no real peer produces on demand — throttling, 500, a truncated body, a reset
+// CostExplorerClient against an in-process fake server (tests/support/fake_http_server.hpp):
+// the cases no real peer produces on demand — throttling, 500, a truncated body, a reset
 // connection, `__type` in its spellings, expired tokens, invalid paging tokens. Real signing
 // against moto is checked by tests/integration/test_aws_moto.py.
 
@@ -7,25 +7,15 @@
 
 #include <doctest/doctest.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
-#include <deque>
-#include <mutex>
 
 #include "common/log.hpp"
 #include "metrics/metrics.hpp"
+#include "support/fake_http_server.hpp"
+#include "support/run_coroutine.hpp"
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
-using tcp = asio::ip::tcp;
 using namespace sab;
 using namespace std::chrono;
 
@@ -34,26 +24,21 @@ namespace {
 constexpr const char* kKeyId = "AKIDFAKETEST";
 constexpr const char* kSecret = "fake-secret-never-logged/+";
 
-struct Step {
-  enum Kind { respond, truncate, reset } kind = respond;
-  unsigned status = 200;
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-};
-
-Step ok(std::string body) {
-  return {Step::respond, 200, std::move(body), {}};
+// Cost Explorer answers in JSON, as application/x-amz-json-1.1 unless `headers` say otherwise.
+test::Reply status(unsigned s, std::string body, test::Headers headers = {}) {
+  headers.insert(headers.begin(), {"Content-Type", "application/x-amz-json-1.1"});
+  return test::respond(s, std::move(headers), std::move(body));
 }
-Step truncated() {
-  return {Step::truncate, 200, {}, {}};
+test::Reply ok(std::string body) {
+  return status(200, std::move(body));
 }
-Step reset_connection() {
-  return {Step::reset, 200, {}, {}};
+// A 200 whose body ends long before its Content-Length, then the connection closed.
+test::Reply truncated() {
+  return test::truncated(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n"
+      "Content-Length: 1000\r\n\r\n{\"ResultsByTime\":[{\"TimePeriod\":");
 }
-Step status(unsigned s, std::string body,
-            std::vector<std::pair<std::string, std::string>> headers = {}) {
-  return {Step::respond, s, std::move(body), std::move(headers)};
-}
+using test::reset_connection;
 
 std::string page(const std::string& day, const std::string& service, const std::string& amount,
                  const std::string& token) {
@@ -65,66 +50,6 @@ std::string page(const std::string& day, const std::string& service, const std::
   if (!token.empty()) s += R"(,"NextPageToken":")" + token + "\"";
   return s + "}";
 }
-
-class FakeServer {
- public:
-  explicit FakeServer(asio::io_context& ioc)
-      : acceptor_(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    asio::co_spawn(ioc, accept_loop(), asio::detached);
-  }
-  unsigned short port() const { return acceptor_.local_endpoint().port(); }
-  std::deque<Step> script;
-  std::vector<http::request<http::string_body>> received;
-
- private:
-  asio::awaitable<void> accept_loop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)), asio::detached);
-    }
-  }
-
-  asio::awaitable<void> serve(tcp::socket socket) {
-    boost::beast::flat_buffer buffer;
-    for (;;) {
-      http::request<http::string_body> req;
-      auto [ec, n] =
-          co_await http::async_read(socket, buffer, req, asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      received.push_back(req);
-      Step step = script.empty() ? status(500, "script exhausted") : script.front();
-      if (!script.empty()) script.pop_front();
-      boost::system::error_code ignored;
-      if (step.kind == Step::reset) {
-        socket.set_option(asio::socket_base::linger(true, 0), ignored);
-        socket.close(ignored);
-        co_return;
-      }
-      if (step.kind == Step::truncate) {
-        const std::string raw =
-            "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\n"
-            "Content-Length: 1000\r\n\r\n{\"ResultsByTime\":[{\"TimePeriod\":";
-        co_await asio::async_write(socket, asio::buffer(raw), asio::as_tuple(asio::use_awaitable));
-        socket.shutdown(tcp::socket::shutdown_both, ignored);
-        socket.close(ignored);
-        co_return;
-      }
-      http::response<http::string_body> resp{static_cast<http::status>(step.status), 11};
-      resp.set(http::field::content_type, "application/x-amz-json-1.1");
-      for (const auto& [k, v] : step.headers)
-        resp.set(k, v);
-      resp.body() = step.body;
-      resp.keep_alive(true);
-      resp.prepare_payload();
-      auto [wec, wn] =
-          co_await http::async_write(socket, resp, asio::as_tuple(asio::use_awaitable));
-      if (wec) co_return;
-    }
-  }
-
-  tcp::acceptor acceptor_;
-};
 
 // Counts get() and invalidate() calls; hands out fixed credentials.
 class CountingProvider : public aws::CredentialProvider {
@@ -141,7 +66,7 @@ class CountingProvider : public aws::CredentialProvider {
 
 struct Harness {
   asio::io_context ioc;
-  FakeServer server{ioc};
+  test::FakeHttpServer server{ioc};
   metrics::Metrics metrics;
   config::Config config;
   std::shared_ptr<CountingProvider> provider = std::make_shared<CountingProvider>();
@@ -149,7 +74,11 @@ struct Harness {
   std::vector<std::string> log_lines;
 
   Harness() {
-    config.endpoint = "http://127.0.0.1:" + std::to_string(server.port());
+    // Once the script runs out.
+    server.script = [](const test::FakeHttpServer::Request&, std::size_t) {
+      return status(500, "script exhausted");
+    };
+    config.endpoint = server.base();
     config.region = "us-east-1";
     log::set_sink([this](std::string_view line) { log_lines.emplace_back(line); });
   }
@@ -165,24 +94,12 @@ struct Harness {
 
   // Runs fetch to its end; rethrows its exception.
   void fetch(aws::CostExplorerClient& c) {
-    std::exception_ptr error;
-    bool done = false;
     const aws::TimePeriod period{sys_days{2023y / 1 / 15}, sys_days{2023y / 1 / 16}};
-    asio::co_spawn(ioc,
-                   c.fetch(period,
-                           [this](std::vector<common::CostPeriod>&& p) -> asio::awaitable<void> {
-                             pages.push_back(std::move(p));
-                             co_return;
-                           }),
-                   [&](std::exception_ptr e) {
-                     error = e;
-                     done = true;
-                     ioc.stop();
-                   });
-    ioc.run_for(seconds{30});
-    ioc.restart();
-    REQUIRE(done);
-    if (error) std::rethrow_exception(error);
+    test::run_coroutine(
+        ioc, c.fetch(period, [this](std::vector<common::CostPeriod>&& p) -> asio::awaitable<void> {
+          pages.push_back(std::move(p));
+          co_return;
+        }));
   }
 
   double count(std::string_view result) { return metrics.ce_requests(result).Value(); }
@@ -199,7 +116,7 @@ struct Harness {
 
 TEST_CASE("ce client: throttling, 500, truncated body and reset are retried; pages followed") {
   Harness h;
-  auto& s = h.server.script;
+  auto& s = h.server.replies;
   s.push_back(status(400, R"({"__type":"LimitExceededException","message":"Rate exceeded"})"));
   s.push_back(status(500, R"({"__type":"InternalServerError"})"));
   s.push_back(truncated());
@@ -226,9 +143,9 @@ TEST_CASE("ce client: throttling, 500, truncated body and reset are retried; pag
   CHECK(h.count("transport_error") == 2);
   CHECK(h.count("bad_response") == 1);
   CHECK(c.requests_sent() == 12);
-  REQUIRE(h.server.received.size() == 12);
+  REQUIRE(h.server.received().size() == 12);
   // Every request is a signed GetCostAndUsage; page tokens follow.
-  for (const auto& r : h.server.received) {
+  for (const auto& r : h.server.received()) {
     CHECK(r.method() == http::verb::post);
     CHECK(r.target() == "/");
     CHECK(r[http::field::content_type] == "application/x-amz-json-1.1");
@@ -237,14 +154,14 @@ TEST_CASE("ce client: throttling, 500, truncated body and reset are retried; pag
     CHECK(r[http::field::authorization].find("/us-east-1/ce/aws4_request") != std::string::npos);
     CHECK(r["X-Amz-Security-Token"] == "session-token-0");
   }
-  CHECK(h.server.received[0].body().find("NextPageToken") == std::string::npos);
-  CHECK(h.server.received[5].body().find(R"("NextPageToken":"t2")") != std::string::npos);
-  CHECK(h.server.received[9].body().find(R"("NextPageToken":"t3")") != std::string::npos);
+  CHECK(h.server.received()[0].body().find("NextPageToken") == std::string::npos);
+  CHECK(h.server.received()[5].body().find(R"("NextPageToken":"t2")") != std::string::npos);
+  CHECK(h.server.received()[9].body().find(R"("NextPageToken":"t3")") != std::string::npos);
   CHECK_FALSE(h.logs_mention(kSecret));
 }
 
 TEST_CASE("ce client: auth errors fail at once, naming the access key id and not the secret") {
-  for (const Step& step :
+  for (const test::Reply& step :
        {status(400, R"({"__type":"UnrecognizedClientException","message":"bad token"})"),
         status(403, R"({"__type":"AccessDeniedException","Message":"denied"})"),
         status(403, "", {{"x-amzn-ErrorType", "InvalidClientTokenId:http://x/"}}),
@@ -253,7 +170,7 @@ TEST_CASE("ce client: auth errors fail at once, naming the access key id and not
                "signature we calculated does not match</Message></Error></ErrorResponse>",
                {{"Content-Type", "text/html; charset=utf-8"}})}) {
     Harness h;
-    h.server.script.push_back(step);
+    h.server.replies.push_back(step);
     auto c = h.client();
     try {
       h.fetch(c);
@@ -273,17 +190,17 @@ TEST_CASE("ce client: auth errors fail at once, naming the access key id and not
 
 TEST_CASE("ce client: an expired token refreshes the credentials once") {
   Harness h;
-  h.server.script.push_back(status(400, R"({"__type":"ExpiredTokenException"})"));
-  h.server.script.push_back(ok(page("2023-01-15", "X", "1", "")));
+  h.server.replies.push_back(status(400, R"({"__type":"ExpiredTokenException"})"));
+  h.server.replies.push_back(ok(page("2023-01-15", "X", "1", "")));
   auto c = h.client();
   h.fetch(c);
   CHECK(h.provider->invalidations == 1);
-  CHECK(h.server.received[1]["X-Amz-Security-Token"] == "session-token-1");
+  CHECK(h.server.received()[1]["X-Amz-Security-Token"] == "session-token-1");
   CHECK(h.pages.size() == 1);
 
   Harness h2;
-  h2.server.script.push_back(status(400, R"({"__type":"ExpiredTokenException"})"));
-  h2.server.script.push_back(status(400, R"({"__type":"ExpiredTokenException"})"));
+  h2.server.replies.push_back(status(400, R"({"__type":"ExpiredTokenException"})"));
+  h2.server.replies.push_back(status(400, R"({"__type":"ExpiredTokenException"})"));
   auto c2 = h2.client();
   CHECK_THROWS_AS(h2.fetch(c2), aws::CostExplorerError);
   CHECK(c2.requests_sent() == 2);
@@ -292,7 +209,7 @@ TEST_CASE("ce client: an expired token refreshes the credentials once") {
 TEST_CASE("ce client: retries are bounded") {
   Harness h;
   for (int i = 0; i < 10; ++i)
-    h.server.script.push_back(status(503, "busy"));
+    h.server.replies.push_back(status(503, "busy"));
   auto c = h.client(3);
   try {
     h.fetch(c);
@@ -315,7 +232,7 @@ TEST_CASE("ce client: a complete answer that does not parse is retried once, not
             R"("Groups":[{"Keys":["A"],"Metrics":{"UnblendedCost":{"Unit":"USD"}}}]}]})")}) {
     Harness h;
     for (int i = 0; i < 10; ++i)
-      h.server.script.push_back(ok(body));
+      h.server.replies.push_back(ok(body));
     auto c = h.client();
     try {
       h.fetch(c);
@@ -326,7 +243,7 @@ TEST_CASE("ce client: a complete answer that does not parse is retried once, not
       MESSAGE(e.what());
     }
     CHECK(c.requests_sent() == 2);
-    CHECK(h.server.received.size() == 2);
+    CHECK(h.server.received().size() == 2);
     CHECK(h.count("bad_response") == 2);
     CHECK(h.pages.empty());
     CHECK(h.logs_mention("Cost Explorer request failed; retrying"));
@@ -334,8 +251,8 @@ TEST_CASE("ce client: a complete answer that does not parse is retried once, not
   {
     // A bad answer, then a good one: the page is delivered.
     Harness h;
-    h.server.script.push_back(ok("{not json"));
-    h.server.script.push_back(ok(page("2023-01-15", "A", "1", "")));
+    h.server.replies.push_back(ok("{not json"));
+    h.server.replies.push_back(ok(page("2023-01-15", "A", "1", "")));
     auto c = h.client();
     h.fetch(c);
     CHECK(h.pages.size() == 1);
@@ -344,7 +261,7 @@ TEST_CASE("ce client: a complete answer that does not parse is retried once, not
   {
     // Transient failures around it keep their own retries; the second bad answer still ends it.
     Harness h;
-    auto& s = h.server.script;
+    auto& s = h.server.replies;
     s.push_back(ok("{not json"));
     s.push_back(truncated());
     s.push_back(reset_connection());
@@ -360,7 +277,7 @@ TEST_CASE("ce client: a complete answer that does not parse is retried once, not
   {
     // Each page has its own allowance: one bad answer on each of two pages is fine.
     Harness h;
-    auto& s = h.server.script;
+    auto& s = h.server.replies;
     s.push_back(ok(""));
     s.push_back(ok(page("2023-01-15", "A", "1", "t2")));
     s.push_back(ok(""));
@@ -375,10 +292,10 @@ TEST_CASE("ce client: a complete answer that does not parse is retried once, not
 TEST_CASE("ce client: truncated bodies and resets are still retried up to the bound") {
   Harness h;
   for (int i = 0; i < 3; ++i) {
-    h.server.script.push_back(truncated());
-    h.server.script.push_back(reset_connection());
+    h.server.replies.push_back(truncated());
+    h.server.replies.push_back(reset_connection());
   }
-  h.server.script.push_back(truncated());
+  h.server.replies.push_back(truncated());
   auto c = h.client();
   try {
     h.fetch(c);
@@ -392,8 +309,8 @@ TEST_CASE("ce client: truncated bodies and resets are still retried up to the bo
 
   Harness h2;
   for (int i = 0; i < 6; ++i)
-    h2.server.script.push_back(i % 2 ? reset_connection() : truncated());
-  h2.server.script.push_back(ok(page("2023-01-15", "A", "1", "")));
+    h2.server.replies.push_back(i % 2 ? reset_connection() : truncated());
+  h2.server.replies.push_back(ok(page("2023-01-15", "A", "1", "")));
   auto c2 = h2.client();
   h2.fetch(c2);
   CHECK(h2.pages.size() == 1);
@@ -402,7 +319,7 @@ TEST_CASE("ce client: truncated bodies and resets are still retried up to the bo
 
 TEST_CASE("ce client: an invalid paging token restarts the period once") {
   Harness h;
-  auto& s = h.server.script;
+  auto& s = h.server.replies;
   s.push_back(ok(page("2023-01-15", "A", "1", "t2")));
   s.push_back(status(400, R"({"__type":"InvalidNextTokenException"})"));
   s.push_back(ok(page("2023-01-15", "A", "1", "t2")));
@@ -411,10 +328,10 @@ TEST_CASE("ce client: an invalid paging token restarts the period once") {
   h.fetch(c);
   REQUIRE(h.pages.size() == 3);
   CHECK(h.pages[2][0].groups[0].keys[0] == "B");
-  CHECK(h.server.received[2].body().find("NextPageToken") == std::string::npos);
+  CHECK(h.server.received()[2].body().find("NextPageToken") == std::string::npos);
 
   Harness h2;
-  auto& s2 = h2.server.script;
+  auto& s2 = h2.server.replies;
   s2.push_back(ok(page("2023-01-15", "A", "1", "t2")));
   s2.push_back(status(400, R"({"__type":"RequestChangedException"})"));
   s2.push_back(ok(page("2023-01-15", "A", "1", "t2")));
@@ -432,7 +349,7 @@ TEST_CASE("ce client: an invalid paging token restarts the period once") {
 TEST_CASE("ce client: client errors, oversized bodies and endless paging fail clearly") {
   {
     Harness h;
-    h.server.script.push_back(
+    h.server.replies.push_back(
         status(400, R"({"__type":"ValidationException","message":"bad filter"})"));
     auto c = h.client();
     try {
@@ -447,7 +364,7 @@ TEST_CASE("ce client: client errors, oversized bodies and endless paging fail cl
   {
     Harness h;
     h.config.max_response_bytes = 64;
-    h.server.script.push_back(ok(page("2023-01-15", std::string(200, 'x'), "1", "")));
+    h.server.replies.push_back(ok(page("2023-01-15", std::string(200, 'x'), "1", "")));
     auto c = h.client();
     try {
       h.fetch(c);
@@ -459,8 +376,8 @@ TEST_CASE("ce client: client errors, oversized bodies and endless paging fail cl
   }
   {
     Harness h;
-    h.server.script.push_back(ok(page("2023-01-15", "A", "1", "same")));
-    h.server.script.push_back(ok(page("2023-01-15", "A", "1", "same")));
+    h.server.replies.push_back(ok(page("2023-01-15", "A", "1", "same")));
+    h.server.replies.push_back(ok(page("2023-01-15", "A", "1", "same")));
     auto c = h.client();
     CHECK_THROWS_AS(h.fetch(c), aws::CostExplorerError);
   }

@@ -5,7 +5,6 @@
 
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <map>
 
@@ -13,6 +12,7 @@
 #include "aws/sts.hpp"
 #include "aws/xml.hpp"
 #include "metrics/metrics.hpp"
+#include "support/run_coroutine.hpp"
 
 using namespace sab;
 using namespace std::chrono;
@@ -219,17 +219,9 @@ TEST_CASE("credentials: temporary credentials are refreshed 5 minutes before exp
 
 namespace {
 
-// Runs provider.get() to completion on a fresh io_context.
+// Runs provider.get() to completion on `ioc`.
 aws::Credentials get_now(aws::CredentialProvider& p, boost::asio::io_context& ioc) {
-  aws::Credentials out;
-  std::exception_ptr error;
-  boost::asio::co_spawn(
-      ioc, [&]() -> boost::asio::awaitable<void> { out = co_await p.get(); },
-      [&](std::exception_ptr e) { error = e; });
-  ioc.run_for(std::chrono::seconds(30));
-  ioc.restart();
-  if (error) std::rethrow_exception(error);
-  return out;
+  return test::run_coroutine(ioc, p.get());
 }
 
 }  // namespace

@@ -13,7 +13,6 @@
 
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -26,6 +25,7 @@
 #include "common/json.hpp"
 #include "metrics/metrics.hpp"
 #include "net/http_client.hpp"
+#include "support/run_coroutine.hpp"
 
 namespace asio = boost::asio;
 using namespace sab;
@@ -39,15 +39,7 @@ std::string env(const char* name, const std::string& fallback = {}) {
 
 template <class F>
 void run(asio::io_context& ioc, F make) {
-  std::exception_ptr error;
-  bool done = false;
-  asio::co_spawn(ioc, make(), [&](std::exception_ptr e) {
-    error = e;
-    done = true;
-  });
-  ioc.run_for(std::chrono::seconds(60));
-  REQUIRE(done);
-  if (error) std::rethrow_exception(error);
+  test::run_coroutine(ioc, std::move(make), std::chrono::seconds(60));
 }
 
 // Prints every group (or total) of every page as JSON.

@@ -5,24 +5,17 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "common/json.hpp"
 #include "delivery/dry_run.hpp"
 #include "support/cloudevents.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sab;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path temp_dir(const char* name) {
-  const auto dir = fs::temp_directory_path() /
-                   (std::string("sab-") + name + "-" + std::to_string(std::random_device{}()));
-  fs::remove_all(dir);
-  return dir;
-}
 
 events::Event event(std::string id, std::string service) {
   events::Event e;
@@ -47,7 +40,7 @@ std::vector<std::string> lines_of(const fs::path& p) {
 }  // namespace
 
 TEST_CASE("dead letter: creates the state dir and a 0600 file, one JSON line per event") {
-  const auto dir = temp_dir("dl");
+  const test::TempDir dir("dl");
   delivery::DeadLetter dl((dir / "nested" / "state").string());
   CHECK(dl.path() == (dir / "nested" / "state" / "dead-letter.jsonl").string());
   dl.append(event("1", "Line\nbreak \"q\""));
@@ -67,11 +60,10 @@ TEST_CASE("dead letter: creates the state dir and a 0600 file, one JSON line per
   delivery::DeadLetter again((dir / "nested" / "state").string());
   again.append(event("3", "x"));
   CHECK(lines_of(dl.path()).size() == 3);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("dead letter: a state dir it creates is 0700 even under umask 000") {
-  const auto dir = temp_dir("dlumask");
+  const test::TempDir dir("dlumask");
   const mode_t old = ::umask(0);
   delivery::DeadLetter dl((dir / "state").string());
   dl.append(event("1", "x"));
@@ -81,16 +73,13 @@ TEST_CASE("dead letter: a state dir it creates is 0700 even under umask 000") {
   CHECK((st.st_mode & 0777) == 0700);
   REQUIRE(::stat(dl.path().c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("dead letter: an unusable state dir is a clear error") {
-  const auto dir = temp_dir("dlbad");
-  fs::create_directories(dir);
+  const test::TempDir dir("dlbad");
   std::ofstream(dir / "file") << "x";
   delivery::DeadLetter dl((dir / "file").string());  // a file where the directory should be
   CHECK_THROWS_WITH_AS(dl.append(event("1", "x")), doctest::Contains("file"), std::runtime_error);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("dry run: one structured JSON line per event") {

@@ -1,4 +1,4 @@
-// Deliverer against an in-process sink (a raw Asio/Beast server in this file) for the cases a real
+// Deliverer against an in-process sink (tests/support/fake_http_server.hpp) for the cases a real
 // CloudEvents receiver does not produce on demand: N failures, 429 with Retry-After, 500, 400
 // (dead letter), a connection closed mid-response, a stall past the timeout, stop(), a 2xx with
 // a 2 MiB body, and redirects checked request by request (Host, target, headers, body).
@@ -10,21 +10,13 @@
 #include <sys/stat.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <random>
 #include <set>
 #include <sstream>
 
@@ -32,6 +24,9 @@
 #include "common/log.hpp"
 #include "delivery/dry_run.hpp"
 #include "support/cloudevents.hpp"
+#include "support/fake_http_server.hpp"
+#include "support/run_coroutine.hpp"
+#include "support/temp_dir.hpp"
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
@@ -45,121 +40,16 @@ namespace {
 
 constexpr const char* kSecretHeader = "Bearer very-secret-token-never-logged";
 
-struct Action {
-  enum Kind { respond, close_mid_response, stall, big_body, big_chunked } kind = respond;
-  unsigned status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
-};
+using Received = test::FakeHttpServer::Request;
 
-Action reply(unsigned status, std::vector<std::pair<std::string, std::string>> headers = {}) {
-  return {Action::respond, status, std::move(headers)};
+test::Reply reply(unsigned status, test::Headers headers = {}) {
+  return test::respond(status, std::move(headers));
 }
 
-struct Received {
-  std::string target;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-};
-
-// Answers each request as `script(request, index)` says.
-class Sink {
- public:
-  explicit Sink(asio::io_context& ioc)
-      : acceptor_(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
-        forever_(ioc, asio::steady_timer::time_point::max()) {
-    asio::co_spawn(ioc, accept_loop(), asio::detached);
-  }
-  std::string url() const { return base() + "/events"; }
-  std::string base() const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-  }
-  std::string host() const {
-    return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
-  }
-
-  std::function<Action(const Received&, std::size_t)> script = [](const Received&, std::size_t) {
-    return reply(200);
-  };
-  std::vector<Received> received;
-  std::size_t connections = 0;
-
- private:
-  asio::awaitable<void> accept_loop() {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      ++connections;
-      asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)), asio::detached);
-    }
-  }
-
-  asio::awaitable<void> serve(tcp::socket socket) {
-    boost::beast::flat_buffer buffer;
-    boost::system::error_code ignored;
-    for (;;) {
-      http::request<http::string_body> req;
-      auto [ec, n] =
-          co_await http::async_read(socket, buffer, req, asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      Received r;
-      r.target = std::string(req.target());
-      for (const auto& f : req) {
-        std::string name(f.name_string());
-        for (auto& c : name)
-          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        r.headers[name] = std::string(f.value());
-      }
-      r.body = req.body();
-      received.push_back(r);
-      const Action action = script(r, received.size() - 1);
-      if (action.kind == Action::close_mid_response) {
-        const std::string raw = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial";
-        co_await asio::async_write(socket, asio::buffer(raw), asio::as_tuple(asio::use_awaitable));
-        socket.shutdown(tcp::socket::shutdown_both, ignored);
-        socket.close(ignored);
-        co_return;
-      }
-      if (action.kind == Action::big_body || action.kind == Action::big_chunked) {
-        // A 2 MiB answer (over the 1 MiB limit); the client may close before it is all written.
-        const std::string chunk(64 * 1024, 'x');
-        const bool chunked = action.kind == Action::big_chunked;
-        std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n";
-        head += chunked ? "Transfer-Encoding: chunked\r\n\r\n" : "Content-Length: 2097152\r\n\r\n";
-        auto [hec, hn] = co_await asio::async_write(socket, asio::buffer(head),
-                                                    asio::as_tuple(asio::use_awaitable));
-        if (hec) co_return;
-        for (int i = 0; i < 32; ++i) {
-          std::string piece = chunked ? "10000\r\n" + chunk + "\r\n" : chunk;
-          auto [bec, bn] = co_await asio::async_write(socket, asio::buffer(piece),
-                                                      asio::as_tuple(asio::use_awaitable));
-          if (bec) co_return;
-        }
-        if (chunked) {
-          auto [eec, en] =
-              co_await asio::async_write(socket, asio::buffer(std::string_view("0\r\n\r\n")),
-                                         asio::as_tuple(asio::use_awaitable));
-          if (eec) co_return;
-        }
-        continue;
-      }
-      if (action.kind == Action::stall) {
-        co_await forever_.async_wait(asio::as_tuple(asio::use_awaitable));
-        co_return;
-      }
-      http::response<http::string_body> resp{static_cast<http::status>(action.status), 11};
-      for (const auto& [k, v] : action.headers)
-        resp.set(k, v);
-      resp.keep_alive(true);
-      resp.prepare_payload();
-      auto [wec, wn] =
-          co_await http::async_write(socket, resp, asio::as_tuple(asio::use_awaitable));
-      if (wec) co_return;
-    }
-  }
-
-  tcp::acceptor acceptor_;
-  asio::steady_timer forever_;
-};
+// A 200 whose body ends long before its Content-Length, then the connection closed.
+test::Reply close_mid_response() {
+  return test::truncated("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial");
+}
 
 events::Event make(int i, std::string service = "") {
   if (service.empty()) service = "Service " + std::to_string(i);
@@ -182,23 +72,17 @@ std::vector<events::Event> make_many(int n) {
   return out;
 }
 
-fs::path temp_dir() {
-  const auto dir =
-      fs::temp_directory_path() / ("sab-deliverer-" + std::to_string(std::random_device{}()));
-  fs::remove_all(dir);
-  return dir;
-}
-
 struct Harness {
   asio::io_context ioc;
-  Sink sink{ioc};
+  test::FakeHttpServer sink{ioc};
   metrics::Metrics metrics;
-  fs::path state = temp_dir();
+  test::TempDir dir{"deliverer"};
+  fs::path state = dir / "state";
   delivery::DelivererOptions options;
   std::vector<std::string> log_lines;
 
   Harness() {
-    options.target = sink.url();
+    options.target = sink.url("/events");
     options.mode = config::DeliveryMode::binary;
     options.concurrency = 2;
     options.timeout = milliseconds{2000};
@@ -207,30 +91,10 @@ struct Harness {
     options.backoff = {milliseconds{1}, milliseconds{5}, milliseconds{1000}};
     log::set_sink([this](std::string_view line) { log_lines.emplace_back(line); });
   }
-  ~Harness() {
-    log::set_sink(nullptr);
-    std::error_code ec;
-    fs::remove_all(state, ec);
-  }
+  ~Harness() { log::set_sink(nullptr); }
 
-  delivery::DeliveryResult run(delivery::Deliverer& d, std::vector<events::Event> batch,
-                               std::function<void()> after_start = {}) {
-    delivery::DeliveryResult result;
-    bool done = false;
-    std::exception_ptr error;
-    asio::co_spawn(ioc, d.deliver(std::move(batch)),
-                   [&](std::exception_ptr e, delivery::DeliveryResult r) {
-                     error = e;
-                     result = r;
-                     done = true;
-                     ioc.stop();
-                   });
-    if (after_start) after_start();
-    ioc.run_for(seconds{30});
-    ioc.restart();
-    REQUIRE(done);
-    if (error) std::rethrow_exception(error);
-    return result;
+  delivery::DeliveryResult run(delivery::Deliverer& d, std::vector<events::Event> batch) {
+    return test::run_coroutine(ioc, d.deliver(std::move(batch)));
   }
 
   delivery::DeliveryResult deliver(std::vector<events::Event> batch) {
@@ -243,9 +107,9 @@ struct Harness {
 
   std::multiset<std::string> received_ids() const {
     std::multiset<std::string> ids;
-    for (const auto& r : sink.received) {
-      auto it = r.headers.find("ce-id");
-      if (it != r.headers.end()) ids.insert(it->second);
+    for (const auto& r : sink.received()) {
+      auto it = r.find("ce-id");
+      if (it != r.end()) ids.insert(std::string(it->value()));
     }
     return ids;
   }
@@ -265,20 +129,19 @@ TEST_CASE("deliverer: binary mode, every event delivered once, headers on every 
   const auto r = h.deliver(batch);
   CHECK(r == delivery::DeliveryResult{20, 0, 0});
   CHECK(r.settled());
-  REQUIRE(h.sink.received.size() == 20);
-  CHECK(h.sink.connections <= 2);  // keep-alive pool of `concurrency` connections
-  for (const auto& req : h.sink.received) {
-    CHECK(req.target == "/events");
-    CHECK(req.headers.at("authorization") == kSecretHeader);
-    CHECK(req.headers.at("x-tenant") == "t1");
-    CHECK(req.headers.at("content-type") == "application/json");
-    CHECK(req.headers.at("ce-specversion") == "1.0");
-    CHECK(req.headers.count("ce-datacontenttype") == 0);
-    const int i = std::stoi(req.headers.at("ce-id").substr(3));
-    CHECK(req.body == batch[static_cast<std::size_t>(i)].data);
-    CHECK(test::percent_decode(req.headers.at("ce-subject")) ==
-          batch[static_cast<std::size_t>(i)].subject);
-    CHECK(req.headers.at("ce-estimated") == (i % 2 == 0 ? "true" : "false"));
+  REQUIRE(h.sink.received().size() == 20);
+  CHECK(h.sink.connections() <= 2);  // keep-alive pool of `concurrency` connections
+  for (const auto& req : h.sink.received()) {
+    CHECK(req.target() == "/events");
+    CHECK(req.at("authorization") == kSecretHeader);
+    CHECK(req.at("x-tenant") == "t1");
+    CHECK(req.at("content-type") == "application/json");
+    CHECK(req.at("ce-specversion") == "1.0");
+    CHECK(req.count("ce-datacontenttype") == 0);
+    const int i = std::stoi(std::string(req.at("ce-id").substr(3)));
+    CHECK(req.body() == batch[static_cast<std::size_t>(i)].data);
+    CHECK(test::percent_decode(req.at("ce-subject")) == batch[static_cast<std::size_t>(i)].subject);
+    CHECK(req.at("ce-estimated") == (i % 2 == 0 ? "true" : "false"));
   }
   std::multiset<std::string> expected;
   for (const auto& e : batch)
@@ -297,13 +160,13 @@ TEST_CASE("deliverer: fails N times with 500/503/408 then succeeds; nothing lost
   // Each event fails its first three attempts, then is accepted.
   std::map<std::string, int> seen;
   h.sink.script = [&](const Received& r, std::size_t) {
-    const int n = seen[r.headers.at("ce-id")]++;
+    const int n = seen[std::string(r.at("ce-id"))]++;
     static const unsigned kStatuses[] = {500, 503, 408};
     return n < 3 ? reply(kStatuses[n]) : reply(202);
   };
   const auto r = h.deliver(make_many(10));
   CHECK(r == delivery::DeliveryResult{10, 0, 0});
-  CHECK(h.sink.received.size() == 40);
+  CHECK(h.sink.received().size() == 40);
   for (const auto& [id, n] : seen)
     CHECK(n == 4);
   CHECK(h.attempts("retryable_status") == 30);
@@ -323,7 +186,7 @@ TEST_CASE("deliverer: 429 with Retry-After is honoured") {
   };
   const auto r = h.deliver({make(1)});
   CHECK(r == delivery::DeliveryResult{1, 0, 0});
-  CHECK(h.sink.received.size() == 3);
+  CHECK(h.sink.received().size() == 3);
   // The wait chosen is the Retry-After (the backoff alone would be at most 5 ms).
   int honoured = 0;
   for (const auto& l : h.log_lines) {
@@ -337,14 +200,14 @@ TEST_CASE("deliverer: 429 with Retry-After is honoured") {
 TEST_CASE("deliverer: 400 sends the event to the dead-letter file (0600), no retry") {
   Harness h;
   h.sink.script = [](const Received& r, std::size_t) {
-    return r.headers.at("ce-id") == "id-1" ? reply(400) : reply(200);
+    return r.at("ce-id") == "id-1" ? reply(400) : reply(200);
   };
   auto batch = make_many(3);
   batch[1] = make(1, "Bad \"quoted\"/name é 100%\r\nX-Evil: 1");
   const auto r = h.deliver(batch);
   CHECK(r == delivery::DeliveryResult{2, 1, 0});
   CHECK(r.settled());  // the day may move on
-  CHECK(h.sink.received.size() == 3);
+  CHECK(h.sink.received().size() == 3);
   CHECK(h.attempts("permanent_status") == 1);
   CHECK(h.events("dead_lettered") == 1);
   const auto path = h.state / "dead-letter.jsonl";
@@ -367,18 +230,18 @@ TEST_CASE("deliverer: a connection closed mid-response and a stall past the time
   h.options.timeout = milliseconds{300};
   h.options.concurrency = 1;
   h.sink.script = [](const Received&, std::size_t i) {
-    if (i == 0) return Action{Action::close_mid_response, 0, {}};
-    if (i == 1) return Action{Action::stall, 0, {}};
+    if (i == 0) return close_mid_response();
+    if (i == 1) return test::stall();
     return reply(200);
   };
   const auto r = h.deliver({make(7)});
   CHECK(r == delivery::DeliveryResult{1, 0, 0});
-  REQUIRE(h.sink.received.size() == 3);
-  for (const auto& req : h.sink.received)
-    CHECK(req.headers.at("ce-id") == "id-7");
+  REQUIRE(h.sink.received().size() == 3);
+  for (const auto& req : h.sink.received())
+    CHECK(req.at("ce-id") == "id-7");
   CHECK(h.attempts("transport_error") == 2);
   CHECK(h.attempts("success") == 1);
-  CHECK(h.sink.connections == 3);
+  CHECK(h.sink.connections() == 3);
 }
 
 TEST_CASE("deliverer: attempts exhausted -> failed, exactly send_event_attempts requests") {
@@ -388,7 +251,7 @@ TEST_CASE("deliverer: attempts exhausted -> failed, exactly send_event_attempts 
   const auto r = h.deliver(make_many(2));
   CHECK(r == delivery::DeliveryResult{0, 0, 2});
   CHECK_FALSE(r.settled());
-  CHECK(h.sink.received.size() == 6);
+  CHECK(h.sink.received().size() == 6);
   CHECK(h.events("failed") == 2);
   CHECK(h.attempts("retryable_status") == 6);
   CHECK_FALSE(fs::exists(h.state / "dead-letter.jsonl"));
@@ -420,7 +283,7 @@ TEST_CASE("deliverer: stop() ends unbounded retries; unsettled events count as f
   CHECK(d.stopped());
   CHECK(r.delivered == 0);
   CHECK(r.failed == 6);
-  CHECK(h.sink.received.size() >= 6);
+  CHECK(h.sink.received().size() >= 6);
 }
 
 TEST_CASE("deliverer: structured mode bodies parse back to the events") {
@@ -431,12 +294,12 @@ TEST_CASE("deliverer: structured mode bodies parse back to the events") {
   const auto r = h.deliver(batch);
   CHECK(r == delivery::DeliveryResult{6, 0, 0});
   std::vector<events::Event> back;
-  for (const auto& req : h.sink.received) {
-    CHECK(req.headers.at("content-type") == "application/cloudevents+json; charset=utf-8");
-    CHECK(req.headers.count("ce-id") == 0);
+  for (const auto& req : h.sink.received()) {
+    CHECK(req.at("content-type") == "application/cloudevents+json; charset=utf-8");
+    CHECK(req.count("ce-id") == 0);
     events::Event e;
     std::string error;
-    REQUIRE_MESSAGE(test::parse_structured(req.body, e, error), error);
+    REQUIRE_MESSAGE(test::parse_structured(req.body(), e, error), error);
     back.push_back(e);
   }
   std::sort(back.begin(), back.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -451,18 +314,18 @@ TEST_CASE(
   h.options.batch_size = 100;
   h.options.concurrency = 4;
   h.sink.script = [](const Received& r, std::size_t) {
-    return r.body.find("\"id-200\"") != std::string::npos ? reply(422) : reply(200);
+    return r.body().find("\"id-200\"") != std::string::npos ? reply(422) : reply(200);
   };
   const auto batch = make_many(250);
   const auto r = h.deliver(batch);
   CHECK(r == delivery::DeliveryResult{200, 50, 0});
-  REQUIRE(h.sink.received.size() == 3);
+  REQUIRE(h.sink.received().size() == 3);
   std::vector<events::Event> all;
-  for (const auto& req : h.sink.received) {
-    CHECK(req.headers.at("content-type") == "application/cloudevents-batch+json");
+  for (const auto& req : h.sink.received()) {
+    CHECK(req.at("content-type") == "application/cloudevents-batch+json");
     std::vector<events::Event> part;
     std::string error;
-    REQUIRE_MESSAGE(test::parse_batch(req.body, part, error), error);
+    REQUIRE_MESSAGE(test::parse_batch(req.body(), part, error), error);
     CHECK((part.size() == 100 || part.size() == 50));
     all.insert(all.end(), part.begin(), part.end());
   }
@@ -502,17 +365,11 @@ TEST_CASE("deliverer: bad options are clear errors") {
 TEST_CASE("deliverer: an empty batch is settled at once; the dry-run sink reports delivered") {
   Harness h;
   CHECK(h.deliver({}) == delivery::DeliveryResult{});
-  CHECK(h.sink.received.empty());
+  CHECK(h.sink.received().empty());
 
   std::ostringstream out;
   delivery::DryRunSink dry(out);
-  delivery::DeliveryResult result;
-  asio::co_spawn(h.ioc, dry.deliver(make_many(3)),
-                 [&](std::exception_ptr, delivery::DeliveryResult r) {
-                   result = r;
-                   h.ioc.stop();
-                 });
-  h.ioc.run_for(seconds{5});
+  const auto result = test::run_coroutine(h.ioc, dry.deliver(make_many(3)), seconds{5});
   CHECK(result == delivery::DeliveryResult{3, 0, 0});
   const std::string text = out.str();
   CHECK(std::count(text.begin(), text.end(), '\n') == 3);
@@ -522,9 +379,8 @@ TEST_CASE("deliverer: a cancelled deliver() ends; its events count as failed, ne
   Harness h;
   h.options.timeout = seconds{5};
   h.options.concurrency = 2;
-  h.sink.script = [](const Received&, std::size_t) { return Action{Action::stall, 0, {}}; };
+  h.sink.script = [](const Received&, std::size_t) { return test::stall(); };
   delivery::Deliverer d(h.ioc.get_executor(), h.options, h.metrics);
-  bool done = false;
   std::size_t winner = 99;
   auto scenario = [&]() -> asio::awaitable<void> {
     asio::steady_timer timer(h.ioc, milliseconds{100});
@@ -532,12 +388,7 @@ TEST_CASE("deliverer: a cancelled deliver() ends; its events count as failed, ne
         co_await (d.deliver(make_many(5)) || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
     winner = r.index();
   };
-  asio::co_spawn(h.ioc, scenario(), [&](std::exception_ptr) {
-    done = true;
-    h.ioc.stop();
-  });
-  h.ioc.run_for(seconds{30});
-  REQUIRE(done);
+  test::run_coroutine(h.ioc, scenario());
   CHECK(winner == 1);
   CHECK(h.events("delivered") == 0);
   CHECK(h.events("failed") == 5);
@@ -545,19 +396,22 @@ TEST_CASE("deliverer: a cancelled deliver() ends; its events count as failed, ne
 }
 
 TEST_CASE("deliverer: a 2xx with a 2 MiB body is an acknowledgement (Content-Length and chunked)") {
-  for (auto kind : {Action::big_body, Action::big_chunked}) {
-    CAPTURE(static_cast<int>(kind));
+  for (auto framing : {test::Framing::content_length, test::Framing::chunked}) {
+    CAPTURE(static_cast<int>(framing));
     Harness h;
     h.options.concurrency = 1;
-    h.sink.script = [kind](const Received&, std::size_t) { return Action{kind, 200, {}}; };
+    // A 2 MiB answer (over the 1 MiB limit); the client may close before it is all written.
+    h.sink.script = [framing](const Received&, std::size_t) {
+      return test::streamed({{"Content-Type", "text/plain"}}, framing);
+    };
     const auto r = h.deliver(make_many(3));
     CHECK(r == delivery::DeliveryResult{3, 0, 0});
-    CHECK(h.sink.received.size() == 3);  // no retry
+    CHECK(h.sink.received().size() == 3);  // no retry
     CHECK(h.attempts("success") == 3);
     CHECK(h.attempts("transport_error") == 0);
     CHECK(h.events("delivered") == 3);
     // The unread rest of a body makes a connection unusable: one per request.
-    CHECK(h.sink.connections == 3);
+    CHECK(h.sink.connections() == 3);
   }
 }
 
@@ -567,9 +421,9 @@ namespace {
 void check_same_request(const Received& a, const Received& b) {
   for (const char* name : {"authorization", "x-tenant", "content-type", "ce-id", "user-agent"}) {
     CAPTURE(name);
-    CHECK(a.headers.count(name) == b.headers.count(name));
-    if (a.headers.count(name) != 0 && b.headers.count(name) != 0) {
-      CHECK(a.headers.at(name) == b.headers.at(name));
+    CHECK(a.count(name) == b.count(name));
+    if (a.count(name) != 0 && b.count(name) != 0) {
+      CHECK(a.at(name) == b.at(name));
     }
   }
 }
@@ -581,13 +435,13 @@ TEST_CASE("deliverer: 307 and 308 are followed with the same request, Host and t
                     config::DeliveryMode::batch}) {
     CAPTURE(config::to_string(mode));
     Harness h;
-    Sink other(h.ioc);
+    test::FakeHttpServer other(h.ioc);
     h.options.mode = mode;
     h.options.batch_size = 4;
     // /events -> 307 relative, same origin -> 308 absolute, another origin -> 200 there.
     h.sink.script = [&](const Received& r, std::size_t) {
-      if (r.target == "/events") return reply(307, {{"Location", "moved?step=2"}});
-      if (r.target == "/moved?step=2") return reply(308, {{"Location", other.base() + "/final"}});
+      if (r.target() == "/events") return reply(307, {{"Location", "moved?step=2"}});
+      if (r.target() == "/moved?step=2") return reply(308, {{"Location", other.base() + "/final"}});
       return reply(500);
     };
     const auto batch = make_many(10);
@@ -595,27 +449,27 @@ TEST_CASE("deliverer: 307 and 308 are followed with the same request, Host and t
     const std::size_t requests = mode == config::DeliveryMode::batch ? 3 : 10;
     CHECK(r == delivery::DeliveryResult{10, 0, 0});
     CHECK(r.target_problem.empty());
-    REQUIRE(h.sink.received.size() == 2 * requests);
-    REQUIRE(other.received.size() == requests);
-    CHECK(h.sink.connections <= 2);  // the same-origin hop reuses the worker's connection
-    CHECK(other.connections <= 2);   // the other origin has keep-alive connections of its own
-    for (const auto& req : h.sink.received)
-      CHECK(req.headers.at("host") == h.sink.host());
+    REQUIRE(h.sink.received().size() == 2 * requests);
+    REQUIRE(other.received().size() == requests);
+    CHECK(h.sink.connections() <= 2);  // the same-origin hop reuses the worker's connection
+    CHECK(other.connections() <= 2);   // the other origin has keep-alive connections of its own
+    for (const auto& req : h.sink.received())
+      CHECK(req.at("host") == h.sink.host());
     // Workers interleave: hops of one request are matched by body (unique per request).
     std::map<std::string, std::vector<const Received*>> hops;
-    for (const auto& req : h.sink.received)
-      hops[req.body].push_back(&req);
-    for (const auto& req : other.received) {
-      CHECK(req.target == "/final");
-      CHECK(req.headers.at("host") == other.host());
-      CHECK(req.headers.at("authorization") == kSecretHeader);
-      hops[req.body].push_back(&req);
+    for (const auto& req : h.sink.received())
+      hops[req.body()].push_back(&req);
+    for (const auto& req : other.received()) {
+      CHECK(req.target() == "/final");
+      CHECK(req.at("host") == other.host());
+      CHECK(req.at("authorization") == kSecretHeader);
+      hops[req.body()].push_back(&req);
     }
     REQUIRE(hops.size() == requests);
     for (const auto& [body, seen] : hops) {
       REQUIRE(seen.size() == 3);
-      CHECK(seen[0]->target == "/events");
-      CHECK(seen[1]->target == "/moved?step=2");
+      CHECK(seen[0]->target() == "/events");
+      CHECK(seen[1]->target() == "/moved?step=2");
       check_same_request(*seen[0], *seen[1]);
       check_same_request(*seen[0], *seen[2]);
     }
@@ -631,13 +485,13 @@ TEST_CASE("deliverer: a 5xx behind a redirect is retried from the target") {
   h.options.concurrency = 1;
   int finals = 0;
   h.sink.script = [&](const Received& r, std::size_t) {
-    if (r.target == "/events") return reply(307, {{"Location", "/b"}});
+    if (r.target() == "/events") return reply(307, {{"Location", "/b"}});
     return ++finals == 1 ? reply(503) : reply(200);
   };
   const auto r = h.deliver({make(1)});
   CHECK(r == delivery::DeliveryResult{1, 0, 0});
-  REQUIRE(h.sink.received.size() == 4);
-  CHECK(h.sink.received[2].target == "/events");
+  REQUIRE(h.sink.received().size() == 4);
+  CHECK(h.sink.received()[2].target() == "/events");
   CHECK(h.attempts("retryable_status") == 1);
 }
 
@@ -655,9 +509,9 @@ TEST_CASE("deliverer: a 302 is a misconfigured target: nothing dead-lettered, no
       r.target_problem ==
       "target answered HTTP 302 (redirect to http://127.0.0.1:1/login): not followed; fix target");
   // One answer per worker at most: the call sends nothing more once the target needs a fix.
-  CHECK(h.sink.received.size() >= 1);
-  CHECK(h.sink.received.size() <= 2);
-  CHECK(h.attempts("misconfigured") == static_cast<double>(h.sink.received.size()));
+  CHECK(h.sink.received().size() >= 1);
+  CHECK(h.sink.received().size() <= 2);
+  CHECK(h.attempts("misconfigured") == static_cast<double>(h.sink.received().size()));
   CHECK(h.attempts("redirected") == 0);
   CHECK(h.attempts("permanent_status") == 0);
   CHECK(h.events("failed") == 10);
@@ -688,7 +542,7 @@ TEST_CASE("deliverer: other 3xx and a 307 without Location are misconfigured, ne
     };
     const auto r = h.deliver({make(1)});
     CHECK(r == delivery::DeliveryResult{0, 0, 1});
-    CHECK(h.sink.received.size() == 1);
+    CHECK(h.sink.received().size() == 1);
     CHECK(h.attempts("misconfigured") == 1);
     CHECK(r.target_problem.starts_with("target answered HTTP " + std::to_string(status)));
     CHECK_FALSE(fs::exists(h.state / "dead-letter.jsonl"));
@@ -703,7 +557,7 @@ TEST_CASE("deliverer: a redirect loop stops after 5 hops") {
   };
   const auto r = h.deliver(make_many(3));
   CHECK(r == delivery::DeliveryResult{0, 0, 3});
-  CHECK(h.sink.received.size() == 6);  // the request and its 5 redirects; the other units wait
+  CHECK(h.sink.received().size() == 6);  // the request and its 5 redirects; the other units wait
   CHECK(h.attempts("redirected") == 5);
   CHECK(h.attempts("misconfigured") == 1);
   CHECK(r.target_problem ==

@@ -14,7 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/field.hpp>
@@ -23,11 +22,12 @@
 #include <filesystem>
 #include <map>
 #include <optional>
-#include <random>
 
 #include "common/log.hpp"
 #include "delivery/deliverer.hpp"
 #include "events/mapping.hpp"
+#include "support/run_coroutine.hpp"
+#include "support/temp_dir.hpp"
 
 extern char** environ;
 
@@ -194,6 +194,16 @@ std::vector<events::Event> nasty_events() {
   return out;
 }
 
+// Keeps the service's log lines out of the test's output while it lives.
+struct QuietLog {
+  QuietLog() {
+    log::set_sink([](std::string_view) {});
+  }
+  ~QuietLog() { log::set_sink(nullptr); }
+  QuietLog(const QuietLog&) = delete;
+  QuietLog& operator=(const QuietLog&) = delete;
+};
+
 // FAILS under CI=true, else says the case is skipped. Returns true when the case can run.
 bool can_run(const std::string& problem, const char* what) {
   if (problem.empty()) return true;
@@ -210,16 +220,14 @@ bool can_run(const std::string& problem, const char* what) {
 TEST_CASE("receiver: every content mode is parsed back by the cloudevents SDK exactly as sent") {
   NodeReceiver receiver;
   if (!can_run(receiver.problem(), "receiver test (CloudEvents SDK round trip)")) return;
-  log::set_sink([](std::string_view) {});
+  const QuietLog quiet;
   const auto sent = nasty_events();
   REQUIRE(sent.size() == 11);
 
   asio::io_context ioc;
   metrics::Metrics metrics;
-  const auto state =
-      fs::temp_directory_path() / ("sab-receiver-" + std::to_string(std::random_device{}()));
-  bool done = false;
-  std::exception_ptr error;
+  const test::TempDir dir("receiver");
+  const auto state = dir / "state";
 
   auto scenario = [&]() -> asio::awaitable<void> {
     net::HttpClient control(ioc.get_executor(), *net::parse_url(receiver.url("/")), nullptr);
@@ -273,26 +281,14 @@ TEST_CASE("receiver: every content mode is parsed back by the cloudevents SDK ex
       }
     }
   };
-  asio::co_spawn(ioc, scenario(), [&](std::exception_ptr e) {
-    error = e;
-    done = true;
-    ioc.stop();
-  });
-  ioc.run_for(seconds{60});
-  log::set_sink(nullptr);
-  std::error_code ec;
-  fs::remove_all(state, ec);
-  REQUIRE(done);
-  if (error) std::rethrow_exception(error);
+  test::run_coroutine(ioc, scenario(), seconds{60});
   CHECK(metrics.delivery_attempts("retryable_status").Value() == 6);
   CHECK(metrics.events("delivered").Value() == 33);
   CHECK(metrics.events("failed").Value() == 0);
 }
 
 TEST_CASE("receiver: https target, verified against delivery.ca_file") {
-  const auto dir =
-      fs::temp_directory_path() / ("sab-tls-" + std::to_string(std::random_device{}()));
-  fs::create_directories(dir);
+  const test::TempDir dir("tls");
   const std::string cert = (dir / "cert.pem").string();
   const std::string key = (dir / "key.pem").string();
   // A self-signed certificate for 127.0.0.1, made by the openssl command line tool.
@@ -309,16 +305,11 @@ TEST_CASE("receiver: https target, verified against delivery.ca_file") {
     receiver.emplace(std::vector<std::string>{"--tls-cert", cert, "--tls-key", key});
     problem = receiver->problem();
   }
-  if (!can_run(problem, "https receiver test")) {
-    fs::remove_all(dir);
-    return;
-  }
-  log::set_sink([](std::string_view) {});
+  if (!can_run(problem, "https receiver test")) return;
+  const QuietLog quiet;
   const auto sent = nasty_events();
   asio::io_context ioc;
   metrics::Metrics metrics;
-  bool done = false;
-  std::exception_ptr error;
   std::vector<delivery::DeliveryResult> results;
 
   auto scenario = [&]() -> asio::awaitable<void> {
@@ -357,18 +348,7 @@ TEST_CASE("receiver: https target, verified against delivery.ca_file") {
     CHECK(got.at("errors").as_array().empty());
     CHECK(got.at("events").as_array().size() == 2 * sent.size());
   };
-  asio::co_spawn(ioc, scenario(), [&](std::exception_ptr e) {
-    error = e;
-    done = true;
-    ioc.stop();
-  });
-  ioc.run_for(seconds{60});
-  log::set_sink(nullptr);
-  receiver.reset();
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  REQUIRE(done);
-  if (error) std::rethrow_exception(error);
+  test::run_coroutine(ioc, scenario(), seconds{60});
   REQUIRE(results.size() == 3);
   CHECK(results[0] == delivery::DeliveryResult{sent.size(), 0, 0});
   CHECK(results[1] == delivery::DeliveryResult{0, 0, 1});

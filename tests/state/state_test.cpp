@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "app/cli.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sab::state;
 namespace fs = std::filesystem;
@@ -16,13 +17,10 @@ Day ymd(const char* s) {
   return *sab::app::parse_date(s);
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("sab-state-test-" + std::to_string(::getpid()));
-    fs::remove_all(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
+// A state_dir that does not exist yet, in a temporary directory removed at the end.
+struct StateDir {
+  sab::test::TempDir temp{"state-test"};
+  fs::path path = temp / "state";
 };
 }  // namespace
 
@@ -46,7 +44,7 @@ TEST_CASE("state: corrupt files are clear errors") {
 }
 
 TEST_CASE("state: save is atomic, 0600, and load reads it back") {
-  TempDir dir;
+  StateDir dir;
   CHECK_FALSE(load(dir.path));  // no file yet: first start
   State s;
   s.checkpoint = ymd("2024-01-14");
@@ -69,7 +67,7 @@ TEST_CASE("state: save into a directory that cannot be written fails and keeps t
     CHECK_THROWS_AS(save("/proc/sab-no-such-dir", State{}), StateError);
     return;
   }
-  TempDir dir;
+  StateDir dir;
   save(dir.path, State{});
   ::chmod(dir.path.c_str(), 0500);
   CHECK_THROWS_AS(save(dir.path, State{}), StateError);
@@ -92,7 +90,7 @@ TEST_CASE("state: group keys are stable and distinct") {
 }
 
 TEST_CASE("state: the directory lock excludes a second holder") {
-  TempDir dir;
+  StateDir dir;
   {
     DirLock first(dir.path);
     // flock locks are per open file description: a second open in this process conflicts too.
@@ -104,7 +102,7 @@ TEST_CASE("state: the directory lock excludes a second holder") {
 
 TEST_CASE("state: a state dir it creates is 0700 even under umask 000") {
   // Found by test_reliability_secrets.py: it was 0777, so anyone could replace state.json.
-  TempDir dir;
+  StateDir dir;
   const mode_t old = ::umask(0);
   {
     DirLock lock(dir.path / "a");
