@@ -3,7 +3,8 @@ checked against the Kubernetes API schemas, offline (no cluster):
 
 - `helm lint --strict` and `helm template` with each value set of VALUE_SETS: the defaults, the
   chart's own Secret, aws.existingSecret, an EKS IRSA role, persistence (new and existing claim),
-  the ServiceMonitor, proxy variables through extraEnv, a custom config, and all of them at once;
+  the ServiceMonitor, proxy variables through extraEnv and through the proxy values (URL or
+  Secret), a custom config, and all of them at once;
 - every rendered object of every value set, and helm/manifest.yaml, validated by
   tests/package/validate.mjs (the npm package kubernetes-models, plus
   @kubernetes-models/prometheus-operator for the ServiceMonitor; unknown fields are errors too);
@@ -66,6 +67,8 @@ VALUE_SETS = {
     "persistence-existing-claim": {"persistence": {"enabled": True, "existingClaim": "billing-state"}},
     "service-monitor": {"serviceMonitor": {"enabled": True, "interval": "1m", "labels": {"release": "prometheus"}}},
     "proxy": {"extraEnv": PROXY_ENV},
+    "proxy-values": {"proxy": {"url": "http://proxy.corp.example:3128", "noProxy": ".svc,10.0.0.0/8"}},
+    "proxy-secret": {"proxy": {"existingSecret": "corp-proxy", "noProxy": ".svc"}},
     "custom-config": {"config": CUSTOM_CONFIG, "service": {"port": 9090}},
     "combined": {"aws": {"existingSecret": "aws-billing-keys"},
                  "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": ROLE_ARN}},
@@ -85,6 +88,8 @@ EXPECTED_KINDS = {
     "persistence-existing-claim": BASE_KINDS,
     "service-monitor": BASE_KINDS | {"ServiceMonitor"},
     "proxy": BASE_KINDS,
+    "proxy-values": BASE_KINDS,
+    "proxy-secret": BASE_KINDS,
     "custom-config": BASE_KINDS,
     "combined": BASE_KINDS | {"PersistentVolumeClaim", "ServiceMonitor"},
 }
@@ -512,6 +517,18 @@ class RenderedObjects(unittest.TestCase):
                 self.assertEqual(len(names), len(set(names)), "each variable once")
                 self.assertEqual(names[0], "CONNECTOR_CONFIG")
                 self.assertEqual(env[-len(PROXY_ENV):], PROXY_ENV)
+
+    def test_proxy_values_reach_the_env(self):
+        env = {e["name"]: e for e in container(RENDERED["proxy-values"][1])["env"]}
+        for name in ("HTTPS_PROXY", "HTTP_PROXY"):
+            self.assertEqual(env[name]["value"], "http://proxy.corp.example:3128")
+        self.assertEqual(env["NO_PROXY"]["value"], ".svc,10.0.0.0/8")
+        # A proxy password stays in its Secret: both variables read the one key.
+        env = {e["name"]: e for e in container(RENDERED["proxy-secret"][1])["env"]}
+        for name in ("HTTPS_PROXY", "HTTP_PROXY"):
+            self.assertEqual(env[name]["valueFrom"]["secretKeyRef"], {"name": "corp-proxy", "key": "HTTPS_PROXY"})
+        self.assertEqual(env["NO_PROXY"]["value"], ".svc")
+        self.assertNotIn("HTTPS_PROXY", [e["name"] for e in container(RENDERED["defaults"][1])["env"]])
 
     def test_custom_config_reaches_the_pod_and_passes_check_config(self):
         binary = service_binary()

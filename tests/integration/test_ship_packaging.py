@@ -293,6 +293,15 @@ class Compose(unittest.TestCase):
                                     "cost-explorer": ["demo"], "seed-billing": ["demo"],
                                     "source-aws-billing-demo": ["demo"]})
 
+    def test_proxy_environment_passes_through(self):
+        self.env = dict(self.env, HTTPS_PROXY="http://proxy.corp.example:3128", NO_PROXY=".corp.example")
+        r = self.compose("--profile", "aws", "config")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        env = yaml.safe_load(r.stdout)["services"]["source-aws-billing"]["environment"]
+        self.assertEqual(env["HTTPS_PROXY"], "http://proxy.corp.example:3128")
+        # The sink next door is never sent to the corporate proxy.
+        self.assertEqual(env["NO_PROXY"], "sink-display,.corp.example")
+
     def test_resolved_services(self):
         r = self.compose("--profile", "demo", "--profile", "aws", "config")
         self.assertEqual(r.returncode, 0, r.stderr)
