@@ -27,8 +27,11 @@ Pipeline::Pipeline(const config::Config& config, FetchFn fetch, delivery::EventS
       sink_(sink),
       metrics_(metrics),
       now_(std::move(now)) {
-  for (const auto& g : config_.group_by)
+  for (std::size_t i = 0; i < config_.group_by.size(); ++i) {
+    const auto& g = config_.group_by[i];
     cost_labels_.push_back(metrics::label_name(g.type, g.key));
+    if (g.type == "DIMENSION" && g.key == "LINKED_ACCOUNT" && !account_index_) account_index_ = i;
+  }
 }
 
 // One page's events on their way to the sink while the next page is fetched, and what is needed
@@ -214,6 +217,11 @@ void Pipeline::apply(InFlight& page, state::State& state, PullOutcome& outcome) 
 }
 
 void Pipeline::update_cost_gauge(const common::CostPeriod& period) {
+  for (const auto& group : period.groups) {
+    if (!group.account_name.empty() && account_index_ && *account_index_ < group.keys.size()) {
+      metrics_.set_account_name(group.keys[*account_index_], group.account_name);
+    }
+  }
   // The gauge shows the latest billing period of the pull; older ones are dropped as they pass.
   if (config_.cost_gauge_series == 0 || (gauge_day_ && period.start < *gauge_day_)) return;
   // A newer day, or the same day pulled again, replaces the samples.

@@ -75,6 +75,7 @@ class Pipeline {
   metrics::Metrics& metrics_;
   WallClock now_;
   std::vector<std::string> cost_labels_;
+  std::optional<std::size_t> account_index_;  // of LINKED_ACCOUNT in group_by
   std::optional<Day> gauge_day_;
   bool gauge_touched_ = false;  // this pull brought samples of gauge_day_
   std::vector<metrics::Metrics::CostSample> gauge_samples_;

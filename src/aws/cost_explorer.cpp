@@ -199,6 +199,72 @@ void parse_json_error(std::string_view head, AwsError& out) {
   }
 }
 
+// DimensionValueAttributes: [{"Value": "<id>", "Attributes": {"description": "<name>"}}, ...]
+void parse_account_names(od::value value, std::vector<std::pair<std::string, std::string>>& out) {
+  od::array entries =
+      take<od::array>(value.get_array(), "DimensionValueAttributes must be an array");
+  for (auto entry_result : entries) {
+    od::object entry =
+        take<od::object>(entry_result.get_object(), "DimensionValueAttributes entry");
+    std::string id, name;
+    for (auto field_result : entry) {
+      od::field field = take<od::field>(std::move(field_result), "DimensionValueAttributes field");
+      const std::string_view key = key_of(field);
+      if (key == "Value") {
+        id = take<std::string_view>(field.value().get_string(), "DimensionValueAttributes Value");
+      } else if (key == "Attributes") {
+        od::object attributes = take<od::object>(field.value().get_object(), "Attributes");
+        for (auto a : attributes) {
+          od::field f = take<od::field>(std::move(a), "Attributes field");
+          if (key_of(f) != "description") continue;
+          name = take<std::string_view>(f.value().get_string(), "Attributes description");
+        }
+      }
+    }
+    if (!id.empty() && !name.empty()) out.emplace_back(std::move(id), std::move(name));
+  }
+}
+
+// GroupDefinitions: [{"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}, ...] -> the index of
+// LINKED_ACCOUNT among the group keys, if it is there.
+std::optional<std::size_t> linked_account_index(od::value value) {
+  od::array definitions = take<od::array>(value.get_array(), "GroupDefinitions must be an array");
+  std::size_t index = 0;
+  std::optional<std::size_t> found;
+  for (auto d : definitions) {
+    od::object definition = take<od::object>(d.get_object(), "GroupDefinitions entry");
+    std::string type, key;
+    for (auto field_result : definition) {
+      od::field field = take<od::field>(std::move(field_result), "GroupDefinitions field");
+      const std::string_view k = key_of(field);
+      if (k == "Type" || k == "Key") {
+        (k == "Type" ? type : key) =
+            take<std::string_view>(field.value().get_string(), "GroupDefinitions value");
+      }
+    }
+    if (type == "DIMENSION" && key == "LINKED_ACCOUNT" && !found) found = index;
+    ++index;
+  }
+  return found;
+}
+
+// Each group of the page gets its account's name (pages carry their own attributes).
+void name_accounts(Page& page, std::optional<std::size_t> index,
+                   std::vector<std::pair<std::string, std::string>>& names) {
+  if (!index || names.empty()) return;
+  std::sort(names.begin(), names.end());
+  for (auto& period : page.periods) {
+    for (auto& group : period.groups) {
+      if (*index >= group.keys.size()) continue;
+      const std::string& id = group.keys[*index];
+      auto it =
+          std::lower_bound(names.begin(), names.end(), id,
+                           [](const auto& entry, const std::string& v) { return entry.first < v; });
+      if (it != names.end() && it->first == id) group.account_name = it->second;
+    }
+  }
+}
+
 }  // namespace
 
 Page parse_page(std::string& body) {
@@ -213,6 +279,8 @@ Page parse_page(std::string& body) {
   }
   od::object root = take<od::object>(doc.get_object(), "the top level must be an object");
   bool have_results = false;
+  std::optional<std::size_t> account_index;
+  std::vector<std::pair<std::string, std::string>> account_names;
   for (auto field_result : root) {
     od::field field = take<od::field>(std::move(field_result), "top-level field");
     const std::string_view key = key_of(field);
@@ -223,6 +291,10 @@ Page parse_page(std::string& body) {
       for (auto r : results) {
         page.periods.push_back(parse_period(take<od::value>(r, "ResultsByTime")));
       }
+    } else if (key == "GroupDefinitions") {
+      account_index = linked_account_index(field.value());
+    } else if (key == "DimensionValueAttributes") {
+      parse_account_names(field.value(), account_names);
     } else if (key == "NextPageToken") {
       od::value v = field.value();
       bool is_null = false;
@@ -232,6 +304,7 @@ Page parse_page(std::string& body) {
     }
   }
   if (!have_results) fail("no ResultsByTime");
+  name_accounts(page, account_index, account_names);
   return page;
 }
 

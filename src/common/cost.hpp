@@ -18,6 +18,9 @@ struct MetricValue {
 struct CostGroup {
   std::vector<std::string> keys;  // one per group-by, in config order (TAG: "key$value")
   std::vector<MetricValue> metrics;
+  // With LINKED_ACCOUNT among the group-bys: the account's name from the page's
+  // DimensionValueAttributes (description), when AWS sent one.
+  std::string account_name = {};
 };
 
 // One ResultsByTime entry: a day (DAILY) or a month (MONTHLY).

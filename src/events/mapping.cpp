@@ -79,8 +79,8 @@ class PeriodContext {
     append_field(id_head_, date_);
   }
 
-  Event build(const std::vector<std::string>& keys,
-              const std::vector<common::MetricValue>& metrics) {
+  Event build(const std::vector<std::string>& keys, const std::vector<common::MetricValue>& metrics,
+              std::string_view account_name = {}) {
     Event event;
     event.source.assign(kSource);
     event.type = type_;
@@ -121,6 +121,11 @@ class PeriodContext {
       } else {
         common::append_json_string(data, key);
       }
+    }
+    if (!account_name.empty()) {
+      // A label, not part of the id: a renamed account is the same cost.
+      data += ",\"linkedAccountName\":";
+      common::append_json_string(data, account_name);
     }
     for (const auto& m : metrics) {
       data += metric_prefix(m.name);
@@ -271,7 +276,7 @@ Event make_event(const common::CostPeriod& period, const common::CostGroup& grou
                  const std::vector<config::GroupBy>& group_by, config::Granularity granularity,
                  std::chrono::system_clock::time_point now) {
   PeriodContext context(period, group_by, granularity, now);
-  return context.build(group.keys, group.metrics);
+  return context.build(group.keys, group.metrics, group.account_name);
 }
 
 std::vector<Event> make_events(const common::CostPeriod& period,
@@ -288,7 +293,7 @@ std::vector<Event> make_events(const common::CostPeriod& period,
   }
   out.reserve(period.groups.size());
   for (const auto& group : period.groups)
-    out.push_back(context.build(group.keys, group.metrics));
+    out.push_back(context.build(group.keys, group.metrics, group.account_name));
   return out;
 }
 

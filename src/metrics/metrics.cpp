@@ -77,6 +77,10 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                 .Help("1 when /readyz answers 200, else 0")
                 .Register(r)
                 .Add({});
+  account_info_ = &BuildGauge()
+                       .Name(name("account_info"))
+                       .Help("1 per linked account seen (group_by LINKED_ACCOUNT), with its name")
+                       .Register(r);
   credentials_ = &BuildCounter()
                       .Name(name("credential_refreshes_total"))
                       .Help("Loads and refreshes of AWS credentials by result")
@@ -156,6 +160,17 @@ void Metrics::set_costs(const std::vector<std::string>& group_labels,
     }
     cost_->Add(labels).Set(s.amount);
   }
+}
+
+void Metrics::set_account_name(const std::string& account, const std::string& name) {
+  auto it = account_names_.find(account);
+  if (it != account_names_.end()) {
+    if (it->second.first == name) return;
+    account_info_->Remove(it->second.second);
+  }
+  auto& gauge = account_info_->Add({{"linked_account", account}, {"name", name}});
+  gauge.Set(1);
+  account_names_[account] = {name, &gauge};
 }
 
 std::string Metrics::serialize() const {

@@ -64,6 +64,10 @@ class Metrics {
   void set_costs(const std::vector<std::string>& group_labels,
                  const std::vector<CostSample>& samples);
 
+  // aws_billing_source_account_info{linked_account, name} 1: an account's name once, rather
+  // than a label on every cost series. A renamed account replaces its series.
+  void set_account_name(const std::string& account, const std::string& name);
+
  private:
   template <class Family, class Metric>
   Metric& labelled(Family& family, std::map<std::string, Metric*, std::less<>>& cache,
@@ -78,6 +82,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* task_failures_;
   prometheus::Family<prometheus::Counter>* http_requests_;
   prometheus::Family<prometheus::Gauge>* cost_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* account_info_;
+  std::map<std::string, std::pair<std::string, prometheus::Gauge*>, std::less<>> account_names_;
   prometheus::Histogram* ce_request_duration_;
   prometheus::Histogram* delivery_duration_;
   prometheus::Gauge* in_flight_;
