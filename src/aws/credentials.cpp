@@ -2,6 +2,9 @@
 
 #include <openssl/crypto.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace sab::aws {
 
 void wipe(Credentials& c) {
@@ -11,6 +14,17 @@ void wipe(Credentials& c) {
   if (!c.session_token.empty()) OPENSSL_cleanse(c.session_token.data(), c.session_token.size());
   c.secret_access_key.clear();
   c.session_token.clear();
+}
+
+FileReader real_file_reader() {
+  return [](const std::string& path) -> std::optional<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) return std::nullopt;
+    return ss.str();
+  };
 }
 
 bool needs_refresh(const Credentials& credentials, TimePoint now) {

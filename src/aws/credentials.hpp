@@ -27,6 +27,10 @@ struct Credentials {
 // Overwrites the secret parts with zeros (OPENSSL_cleanse) and clears them.
 void wipe(Credentials& credentials);
 
+// Reads a whole file; nullopt when it cannot be read. Injectable for tests.
+using FileReader = std::function<std::optional<std::string>(const std::string& path)>;
+FileReader real_file_reader();
+
 class CredentialError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;

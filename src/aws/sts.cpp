@@ -8,10 +8,11 @@
 
 namespace sab::aws {
 
-StsEndpoint sts_endpoint(const config::Config& config, const config::Env& env) {
+StsEndpoint sts_endpoint(const config::Config& config, const config::Env& env,
+                         std::string_view profile_region) {
   StsEndpoint out;
-  out.region =
-      text::env_or(env, "AWS_REGION", text::env_or(env, "AWS_DEFAULT_REGION", config.region));
+  const std::string fallback = profile_region.empty() ? config.region : std::string(profile_region);
+  out.region = text::env_or(env, "AWS_REGION", text::env_or(env, "AWS_DEFAULT_REGION", fallback));
   if (out.region.empty()) out.region = "us-east-1";
   out.url = text::env_or(env, "AWS_ENDPOINT_URL_STS", text::env_or(env, "AWS_ENDPOINT_URL"));
   if (out.url.empty()) {

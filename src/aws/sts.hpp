@@ -17,9 +17,11 @@ struct StsEndpoint {
   std::string region;  // signing region
 };
 
-// AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else the regional endpoint of AWS_REGION /
-// AWS_DEFAULT_REGION / the config's region (.amazonaws.com.cn for cn-* regions).
-StsEndpoint sts_endpoint(const config::Config& config, const config::Env& env);
+// AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else the regional endpoint of the region:
+// AWS_REGION, AWS_DEFAULT_REGION, `profile_region` (the selected profile's), the config's region,
+// us-east-1 (.amazonaws.com.cn for cn-* regions).
+StsEndpoint sts_endpoint(const config::Config& config, const config::Env& env,
+                         std::string_view profile_region = {});
 
 // application/x-www-form-urlencoded encoding of one value.
 std::string form_encode(std::string_view value);

@@ -1,5 +1,5 @@
-// The credential chain's pure parts: source choice in SDK order, the shared credentials file,
-// STS request bodies and responses, the STS endpoint, refresh timing.
+// The credential chain's pure parts: source choice in SDK order (with what was tried when none
+// applies), STS request bodies and responses, the STS endpoint, refresh timing.
 
 #include "aws/credentials.hpp"
 
@@ -11,6 +11,7 @@
 #include "aws/credential_chain.hpp"
 #include "aws/sts.hpp"
 #include "aws/xml.hpp"
+#include "fake_env.hpp"
 #include "metrics/metrics.hpp"
 #include "support/run_coroutine.hpp"
 
@@ -19,21 +20,8 @@ using namespace std::chrono;
 
 namespace {
 
-config::Env env_of(std::map<std::string, std::string> vars) {
-  return [vars = std::move(vars)](std::string_view name) -> std::optional<std::string> {
-    auto it = vars.find(std::string(name));
-    if (it == vars.end()) return std::nullopt;
-    return it->second;
-  };
-}
-
-aws::FileReader files_of(std::map<std::string, std::string> files) {
-  return [files = std::move(files)](const std::string& path) -> std::optional<std::string> {
-    auto it = files.find(path);
-    if (it == files.end()) return std::nullopt;
-    return it->second;
-  };
-}
+using testing::env_of;
+using testing::files_of;
 
 const char* kIni = R"(# comment
 [default]
@@ -41,7 +29,7 @@ aws_access_key_id = AKIDDEFAULT
 aws_secret_access_key=default-secret
 
 ; another
-[profile ops]
+[ops]
 AWS_ACCESS_KEY_ID   =   AKIDOPS
 aws_secret_access_key = ops/secret+
 aws_session_token = ops-token
@@ -50,32 +38,6 @@ aws_access_key_id = AKIDBROKEN
 )";
 
 }  // namespace
-
-TEST_CASE("credentials: shared credentials file") {
-  auto d = aws::parse_shared_credentials(kIni, "default");
-  REQUIRE(d);
-  CHECK(d->access_key_id == "AKIDDEFAULT");
-  CHECK(d->secret_access_key == "default-secret");
-  CHECK(d->session_token.empty());
-  auto ops = aws::parse_shared_credentials(kIni, "ops");
-  REQUIRE(ops);
-  CHECK(ops->access_key_id == "AKIDOPS");
-  CHECK(ops->secret_access_key == "ops/secret+");
-  CHECK(ops->session_token == "ops-token");
-  CHECK_FALSE(aws::parse_shared_credentials(kIni, "missing"));
-  CHECK_FALSE(aws::parse_shared_credentials("", "default"));
-  try {
-    (void)aws::parse_shared_credentials(kIni, "broken");
-    FAIL("expected an error");
-  } catch (const aws::CredentialError& e) {
-    CHECK(std::string(e.what()).find("aws_secret_access_key") != std::string::npos);
-  }
-  // CRLF line ends
-  auto crlf = aws::parse_shared_credentials(
-      "[default]\r\naws_access_key_id=A\r\naws_secret_access_key=B\r\n", "default");
-  REQUIRE(crlf);
-  CHECK(crlf->secret_access_key == "B");
-}
 
 TEST_CASE("credentials: the chain picks sources in SDK order") {
   config::Config c;
@@ -116,23 +78,45 @@ TEST_CASE("credentials: the chain picks sources in SDK order") {
   env.erase("AWS_ROLE_ARN");
   s = aws::choose_source(c, env_of(env), files);
   CHECK(s.source == aws::CredentialSource::shared_file);
-  CHECK(s.credentials.access_key_id == "AKIDDEFAULT");
+  REQUIRE(s.profile);
+  CHECK(s.profile->keys.access_key_id == "AKIDDEFAULT");
   env["AWS_PROFILE"] = "ops";
   env["AWS_SHARED_CREDENTIALS_FILE"] = "/etc/creds";
   s = aws::choose_source(c, env_of(env), files);
-  CHECK(s.credentials.access_key_id == "AKIDOPS");
+  REQUIRE(s.profile);
+  CHECK(s.profile->keys.access_key_id == "AKIDOPS");
+  CHECK(s.profile->keys.session_token == "ops-token");
   CHECK(s.description.find("/etc/creds") != std::string::npos);
   CHECK(s.description.find("ops/secret") == std::string::npos);
-  // nothing at all
-  s = aws::choose_source(c, env_of({}), no_files);
+  // 5. container credentials, when their variables are set
+  s = aws::choose_source(
+      c, env_of({{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/x"}}), no_files);
+  CHECK(s.source == aws::CredentialSource::container);
+  CHECK(s.description.find("RELATIVE_URI") != std::string::npos);
+  // 6. IMDS when nothing else applies
+  s = aws::choose_source(c, env_of({{"HOME", "/home/nobody"}}), no_files);
+  CHECK(s.source == aws::CredentialSource::imds);
+  CHECK(s.description == "IMDS (http://169.254.169.254)");
+  REQUIRE(s.tried.size() == 5);
+  CHECK(s.tried[3] ==
+        "shared files (/home/nobody/.aws/config, /home/nobody/.aws/credentials): "
+        "not readable");
+  // nothing at all: the message lists what was tried, in order
+  s = aws::choose_source(c, env_of({{"AWS_EC2_METADATA_DISABLED", "TRUE"}}), no_files);
   CHECK(s.source == aws::CredentialSource::none);
-  CHECK(s.error.find("no AWS credentials") != std::string::npos);
+  CHECK(s.error ==
+        "no AWS credentials found; tried: config: secret.* not set; environment: "
+        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY not set; web identity: "
+        "AWS_ROLE_ARN/AWS_WEB_IDENTITY_TOKEN_FILE not set; shared files (no HOME, no "
+        "AWS_CONFIG_FILE): not readable; container: "
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/AWS_CONTAINER_CREDENTIALS_FULL_URI not set; IMDS: "
+        "disabled by AWS_EC2_METADATA_DISABLED");
   // half-set pairs are errors, not silently skipped
   s = aws::choose_source(c, env_of({{"AWS_ACCESS_KEY_ID", "AKIDENV"}}), files);
   CHECK(s.source == aws::CredentialSource::none);
   CHECK(s.error.find("AWS_SECRET_ACCESS_KEY") != std::string::npos);
   c.secret.access_key_id = "AKIDONLY";
-  s = aws::choose_source(c, env_of({}), no_files);
+  s = aws::choose_source(c, env_of({{"AWS_EC2_METADATA_DISABLED", "true"}}), no_files);
   CHECK(s.source == aws::CredentialSource::none);
   CHECK(s.error.find("secret.secret_access_key") != std::string::npos);
   c.secret = {};
@@ -245,7 +229,8 @@ TEST_CASE("credentials: the chain provider without STS") {
   }
   c.secret = {};
   {
-    aws::ChainCredentialProvider p(ioc.get_executor(), c, env_of({}), &m, o);
+    aws::ChainCredentialProvider p(ioc.get_executor(), c,
+                                   env_of({{"AWS_EC2_METADATA_DISABLED", "true"}}), &m, o);
     try {
       get_now(p, ioc);
       FAIL("expected an error");
