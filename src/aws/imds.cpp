@@ -106,7 +106,10 @@ boost::asio::awaitable<std::string> imds_step(net::HttpClient& client, std::stri
                                               const std::function<net::Request()>& make,
                                               const ImdsOptions& options) {
   std::string problem;
-  for (int attempt = 1; attempt <= std::max(1, options.attempts); ++attempt) {
+  const int attempts = std::max(1, options.attempts);
+  int made = 0;
+  while (made < attempts) {
+    ++made;
     bool again = false;
     try {
       net::Response resp = co_await client.send(make(), options.timeout, std::uint64_t{64} * 1024);
@@ -125,6 +128,7 @@ boost::asio::awaitable<std::string> imds_step(net::HttpClient& client, std::stri
     }
     if (!again) break;
   }
+  if (made > 1) problem += " (" + std::to_string(made) + " attempts)";
   throw CredentialError(std::string(step) + " request: " + problem);
 }
 
