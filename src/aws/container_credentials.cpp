@@ -141,9 +141,8 @@ boost::asio::awaitable<net::Response> exchange(net::HttpClient& client, const ne
 }  // namespace
 
 boost::asio::awaitable<Credentials> container_credentials(boost::asio::any_io_executor executor,
-                                                          const config::Env& env,
-                                                          const FileReader& read_file,
-                                                          const ContainerOptions& options) {
+                                                          config::Env env, FileReader read_file,
+                                                          ContainerOptions options) {
   const ContainerEndpoint endpoint = container_endpoint(env);
   std::optional<std::string> authorization = container_authorization(env, read_file);
   std::shared_ptr<boost::asio::ssl::context> tls;

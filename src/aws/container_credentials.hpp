@@ -61,8 +61,7 @@ struct ContainerOptions {
 // One fetch from the endpoint the environment names, straight to it (never through a proxy).
 // CredentialError naming the source on any failure.
 boost::asio::awaitable<Credentials> container_credentials(boost::asio::any_io_executor executor,
-                                                          const config::Env& env,
-                                                          const FileReader& read_file,
-                                                          const ContainerOptions& options);
+                                                          config::Env env, FileReader read_file,
+                                                          ContainerOptions options);
 
 }  // namespace sab::aws

@@ -9,7 +9,6 @@
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -133,6 +132,7 @@ class Child {
   }
 
   int status() const { return status_; }
+  pid_t pid() const { return pid_; }
 
  private:
   void spawn(const std::vector<std::string>& argv, int& read_fd);
@@ -180,31 +180,41 @@ void Child::spawn(const std::vector<std::string>& argv, int& read_fd) {
   read_fd = fds[0];
 }
 
-// Reads stdout until EOF, or until it passes `max_output` (too_large).
-asio::awaitable<void> read_output(asio::posix::stream_descriptor& pipe, ProcessResult& result,
-                                  std::size_t max_output) {
+// What the deadline's handler needs, shared with it: it may run after run_process has returned.
+struct Watch {
+  Watch(const asio::any_io_executor& executor, int fd, pid_t group)
+      : pipe(executor, fd), group(group) {}
+  asio::posix::stream_descriptor pipe;
+  pid_t group;
+  bool finished = false;   // reaped (or given up on): the group id may be reused, never kill it
+  bool timed_out = false;  // the deadline killed the group and closed the pipe
+};
+
+// Reads stdout until EOF, or until it passes `max_output` (too_large). A cancelled caller gets
+// operation_aborted; a read ended by the deadline just ends.
+asio::awaitable<void> read_output(Watch& watch, ProcessResult& result, std::size_t max_output) {
   std::array<char, 4096> buf{};
   for (;;) {
     auto [ec, n] =
-        co_await pipe.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+        co_await watch.pipe.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
     if (result.output.size() + n > max_output) {
       result.too_large = true;
       break;
     }
     result.output.append(buf.data(), n);
-    if (ec == asio::error::operation_aborted) {
+    if (ec == asio::error::operation_aborted && !watch.timed_out) {
       OPENSSL_cleanse(buf.data(), buf.size());
       throw boost::system::system_error(ec);
     }
-    if (ec) break;  // eof, or the pipe failed: the exit status tells the rest
+    if (ec) break;  // eof, the deadline, or the pipe failed: the exit status tells the rest
   }
   OPENSSL_cleanse(buf.data(), buf.size());
 }
 
 // Its output, then its exit (polled: stdout may close before the process ends).
-asio::awaitable<void> read_and_wait(asio::posix::stream_descriptor& pipe, Child& child,
-                                    ProcessResult& result, std::size_t max_output) {
-  co_await read_output(pipe, result, max_output);
+asio::awaitable<void> read_and_wait(Watch& watch, Child& child, ProcessResult& result,
+                                    std::size_t max_output) {
+  co_await read_output(watch, result, max_output);
   if (result.too_large) co_return;
   asio::steady_timer poll(co_await asio::this_coro::executor);
   while (!child.try_reap()) {
@@ -244,36 +254,48 @@ Credentials parse_process_output(std::string_view output) {
   }
 }
 
-asio::awaitable<ProcessResult> run_process(const std::vector<std::string>& argv,
+asio::awaitable<ProcessResult> run_process(std::vector<std::string> argv,
                                            std::chrono::milliseconds timeout,
                                            std::size_t max_output) {
-  using namespace asio::experimental::awaitable_operators;
   if (argv.empty() || argv[0].empty()) throw ProcessError("no program to run");
   const auto executor = co_await asio::this_coro::executor;
   int read_fd = -1;
   Child child(argv, read_fd);
-  asio::posix::stream_descriptor pipe(executor, read_fd);
+  const auto watch = std::make_shared<Watch>(executor, read_fd, child.pid());
   ProcessResult result;
   result.output.reserve(max_output);  // no reallocation leaves copies of the secret behind
+  // At the deadline the group is killed and the pipe closed, which ends the read and the wait.
   asio::steady_timer deadline(executor, timeout);
-  const auto winner = co_await (read_and_wait(pipe, child, result, max_output) ||
-                                deadline.async_wait(asio::use_awaitable));
-  if (winner.index() == 1) result.timed_out = true;
+  deadline.async_wait([watch](const boost::system::error_code& ec) {
+    if (ec || watch->finished) return;
+    watch->timed_out = true;
+    ::kill(-watch->group, SIGKILL);
+    boost::system::error_code ignored;
+    watch->pipe.close(ignored);
+  });
+  try {
+    co_await read_and_wait(*watch, child, result, max_output);
+  } catch (...) {
+    watch->finished = true;  // a cancelled caller: the child goes with `child` below
+    deadline.cancel();
+    throw;
+  }
+  child.kill_and_reap();  // after too_large; otherwise it was reaped already and this is a no-op
+  watch->finished = true;
+  deadline.cancel();
+  result.timed_out = watch->timed_out;
   if (result.timed_out || result.too_large) {
-    child.kill_and_reap();
     cleanse(result.output);
     co_return result;
   }
-  child.kill_and_reap();  // reaped already: a no-op
   const int status = child.status();
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   co_return result;
 }
 
-asio::awaitable<Credentials> process_credentials(const std::string& command,
-                                                 const std::string& profile,
-                                                 const ProcessOptions& options) {
+asio::awaitable<Credentials> process_credentials(std::string command, std::string profile,
+                                                 ProcessOptions options) {
   std::vector<std::string> argv = split_command(command);
   const std::string what = "credential_process of profile '" + profile + "' (program " +
                            (argv.empty() ? std::string("none") : argv[0]) + ")";

@@ -46,20 +46,19 @@ class ProcessError : public std::runtime_error {
 // /dev/null; reads its stdout until it exits. After `timeout`, or once stdout passes `max_output`,
 // the group is killed (SIGKILL) and reaped. A cancelled caller kills it too. Throws ProcessError
 // when it cannot be started.
-boost::asio::awaitable<ProcessResult> run_process(const std::vector<std::string>& argv,
+boost::asio::awaitable<ProcessResult> run_process(std::vector<std::string> argv,
                                                   std::chrono::milliseconds timeout,
                                                   std::size_t max_output);
 
 struct ProcessOptions {
   std::chrono::milliseconds timeout{30'000};
-  std::size_t max_output = 64 * 1024;
+  std::size_t max_output = std::size_t{64} * 1024;
 };
 
 // Runs `command` (profile `profile`'s credential_process) and returns its credentials.
 // CredentialError naming the profile and the program (not its arguments) when it cannot be
 // started, times out, prints too much, fails or prints something else than version 1 JSON.
-boost::asio::awaitable<Credentials> process_credentials(const std::string& command,
-                                                        const std::string& profile,
-                                                        const ProcessOptions& options);
+boost::asio::awaitable<Credentials> process_credentials(std::string command, std::string profile,
+                                                        ProcessOptions options);
 
 }  // namespace sab::aws

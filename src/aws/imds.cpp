@@ -66,7 +66,7 @@ net::Request imds_get_request(const net::Url& base, std::string_view path, std::
 }
 
 std::string parse_imds_role(std::string_view listing) {
-  const std::string role = text::trim(listing.substr(0, listing.find('\n')));
+  std::string role = text::trim(listing.substr(0, listing.find('\n')));
   if (role.empty()) throw CredentialError("IMDS lists no instance profile role");
   if (role.size() > 128 || !std::all_of(role.begin(), role.end(), role_char)) {
     throw CredentialError("IMDS lists a role name that is not one (" + std::to_string(role.size()) +
@@ -135,8 +135,7 @@ boost::asio::awaitable<std::string> imds_step(net::HttpClient& client, std::stri
 }  // namespace
 
 boost::asio::awaitable<Credentials> imds_credentials(boost::asio::any_io_executor executor,
-                                                     const ImdsSettings& settings,
-                                                     const ImdsOptions& options) {
+                                                     ImdsSettings settings, ImdsOptions options) {
   const std::string what = "IMDS (" + settings.endpoint + ")";
   if (settings.disabled) throw CredentialError(what + ": disabled by AWS_EC2_METADATA_DISABLED");
   const auto base = net::parse_url(settings.endpoint);

@@ -58,7 +58,6 @@ struct ImdsOptions {
 // Token, role, credentials. CredentialError naming IMDS and the step on any failure; without
 // IMDS (nothing answers) that takes about attempts x timeout.
 boost::asio::awaitable<Credentials> imds_credentials(boost::asio::any_io_executor executor,
-                                                     const ImdsSettings& settings,
-                                                     const ImdsOptions& options);
+                                                     ImdsSettings settings, ImdsOptions options);
 
 }  // namespace sab::aws

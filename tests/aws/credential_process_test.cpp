@@ -7,8 +7,11 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -167,6 +170,33 @@ TEST_CASE("credential_process: a hanging process and its children are killed at 
   }
   CHECK(gone);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("credential_process: a cancelled caller (a shutdown) kills the process at once") {
+  boost::asio::io_context ioc;
+  boost::asio::cancellation_signal cancel;
+  std::exception_ptr error;
+  bool done = false;
+  boost::asio::co_spawn(ioc, aws::run_process({"/bin/sh", "-c", "sleep 30"}, 20s, 100),
+                        boost::asio::bind_cancellation_slot(
+                            cancel.slot(), [&](std::exception_ptr e, aws::ProcessResult) {
+                              error = e;
+                              done = true;
+                            }));
+  boost::asio::steady_timer t(ioc, 200ms);
+  t.async_wait(
+      [&](boost::system::error_code) { cancel.emit(boost::asio::cancellation_type::terminal); });
+  const auto started = std::chrono::steady_clock::now();
+  while (!done && ioc.run_one_for(10s) > 0) {
+  }
+  CHECK(done);
+  CHECK(std::chrono::steady_clock::now() - started < 5s);
+  REQUIRE(error);
+  try {
+    std::rethrow_exception(error);
+  } catch (const boost::system::system_error& e) {
+    CHECK(e.code() == boost::asio::error::operation_aborted);
+  }
 }
 
 TEST_CASE("credential_process: credentials from a profile's command, and clear errors") {
