@@ -8,8 +8,10 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "aws/credential_chain.hpp"
 #include "fake_env.hpp"
 #include "http_peer.hpp"
+#include "metrics/metrics.hpp"
 
 using namespace sab;
 using namespace std::chrono_literals;
@@ -167,4 +169,32 @@ TEST_CASE("container credentials: the fetch sends the token, re-read each time")
     CHECK(std::string(e.what()).find("request failed") != std::string::npos);
   }
   CHECK(silent.requests().size() == 2);
+}
+
+TEST_CASE("container credentials: the chain caches them and fetches again before they expire") {
+  boost::asio::io_context ioc;
+  int served = 0;
+  const auto expiry = std::chrono::sys_days{std::chrono::year{2030} / 1 / 1};
+  HttpPeer peer(ioc, [&](const net::Request&) -> std::optional<net::Response> {
+    ++served;
+    return HttpPeer::answer(
+        200, R"({"AccessKeyId":"ASIAFETCH)" + std::to_string(served) +
+                 R"(","SecretAccessKey":"s","Token":"t","Expiration":"2030-01-01T00:00:00Z"})");
+  });
+  metrics::Metrics metrics;
+  config::Config config;
+  aws::ChainOptions options;
+  aws::TimePoint now = expiry - std::chrono::hours(1);
+  options.clock = [&now] { return now; };
+  options.read_file = files_of({});
+  aws::ChainCredentialProvider chain(
+      ioc.get_executor(), config,
+      env_of({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", peer.url() + "/creds"}}), &metrics, options);
+  CHECK(testing::run_until_done(ioc, chain.get()).access_key_id == "ASIAFETCH1");
+  now = expiry - std::chrono::minutes(6);
+  CHECK(testing::run_until_done(ioc, chain.get()).access_key_id == "ASIAFETCH1");  // cached
+  now = expiry - std::chrono::minutes(4);  // inside the 5-minute margin
+  CHECK(testing::run_until_done(ioc, chain.get()).access_key_id == "ASIAFETCH2");
+  CHECK(served == 2);
+  CHECK(metrics.credential_refreshes("success").Value() == 2);
 }
