@@ -34,6 +34,17 @@ bool container_configured(const config::Env& env) {
   return !text::env_or(env, kRelative).empty() || !text::env_or(env, kFull).empty();
 }
 
+bool is_local_host(std::string_view host) {
+  if (text::lower(std::string(host)) == "localhost") return true;
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(std::string(host), ec);
+  if (ec) return false;
+  if (address.is_loopback()) return true;
+  if (address.is_v4()) return (address.to_v4().to_uint() >> 16) == 0xA9FEU;  // 169.254.0.0/16
+  return address.to_v6().is_link_local() ||
+         address == boost::asio::ip::make_address("fd00:ec2::23");
+}
+
 bool container_host_allowed(std::string_view host) {
   if (text::lower(std::string(host)) == "localhost") return true;
   boost::system::error_code ec;
@@ -147,8 +158,10 @@ boost::asio::awaitable<Credentials> container_credentials(boost::asio::any_io_ex
   std::optional<std::string> authorization = container_authorization(env, read_file);
   std::shared_ptr<boost::asio::ssl::context> tls;
   if (endpoint.url.tls) tls = net::make_client_tls_context({options.ca_file, false});
-  // A client of its own: straight to the endpoint, whatever proxy the other clients use.
-  net::HttpClient client(std::move(executor), endpoint.url, tls);
+  // A client of its own. As the SDKs do, a proxy never sees the agent next to the task or pod.
+  net::HttpClient client(
+      std::move(executor), endpoint.url, tls,
+      is_local_host(endpoint.url.host) ? std::nullopt : options.proxies.for_origin(endpoint.url));
   const std::string what =
       "container credentials (" + endpoint.variable + ", " + endpoint.shown + ")";
   std::string problem;

@@ -15,6 +15,7 @@
 #include "aws/credentials.hpp"
 #include "config/config.hpp"
 #include "net/http_client.hpp"
+#include "net/proxy.hpp"
 #include "net/url.hpp"
 
 namespace sab::aws {
@@ -27,6 +28,8 @@ bool container_configured(const config::Env& env);
 // Whether plain http may go to `host` (as botocore allows): a loopback address, "localhost",
 // 169.254.170.2 (ECS), 169.254.170.23 or fd00:ec2::23 (EKS Pod Identity). https may go anywhere.
 bool container_host_allowed(std::string_view host);
+// Loopback, 169.254.0.0/16, fe80::/10 or fd00:ec2::23: reached directly, never through a proxy.
+bool is_local_host(std::string_view host);
 
 struct ContainerEndpoint {
   net::Url url;
@@ -56,9 +59,11 @@ struct ContainerOptions {
   std::chrono::milliseconds timeout{2'000};  // per attempt
   int attempts = 2;                          // transport errors, 5xx and 429 are tried again
   std::string ca_file;                       // for an https endpoint; empty: system CAs
+  net::ProxySettings proxies;  // for an endpoint that is neither loopback nor link-local
 };
 
-// One fetch from the endpoint the environment names, straight to it (never through a proxy).
+// One fetch from the endpoint the environment names: straight to a loopback or link-local one
+// (the ECS agent, EKS Pod Identity), through the proxy of `options` to any other.
 // CredentialError naming the source on any failure.
 boost::asio::awaitable<Credentials> container_credentials(boost::asio::any_io_executor executor,
                                                           config::Env env, FileReader read_file,

@@ -376,6 +376,7 @@ boost::asio::awaitable<Credentials> ChainCredentialProvider::profile_credentials
 ContainerOptions ChainCredentialProvider::container_options() const {
   ContainerOptions o = options_.container;
   if (o.ca_file.empty()) o.ca_file = options_.ca_file;
+  o.proxies = options_.proxies;
   return o;
 }
 

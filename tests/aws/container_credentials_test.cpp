@@ -62,6 +62,16 @@ TEST_CASE("container credentials: endpoint and allowed hosts") {
     CAPTURE(host);
     CHECK_FALSE(aws::container_host_allowed(host));
   }
+  // A proxy never sees loopback or link-local endpoints (the agent next to the task or pod).
+  for (const char* host : {"127.0.0.1", "::1", "localhost", "169.254.170.2", "169.254.170.23",
+                           "169.254.1.1", "fe80::1", "fd00:ec2::23"}) {
+    CAPTURE(host);
+    CHECK(aws::is_local_host(host));
+  }
+  for (const char* host : {"10.0.0.1", "creds.example.com", "fd00:ec2::24", "169.253.1.1"}) {
+    CAPTURE(host);
+    CHECK_FALSE(aws::is_local_host(host));
+  }
   // https may go anywhere.
   e = aws::container_endpoint(
       env_of({{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "https://creds.example.com/x"}}));
@@ -149,7 +159,7 @@ TEST_CASE("container credentials: the fetch sends the token, re-read each time")
   expected = "third-token";
   try {
     (void)testing::run_until_done(
-        ioc, aws::container_credentials(ioc.get_executor(), env, read, {500ms, 2, ""}));
+        ioc, aws::container_credentials(ioc.get_executor(), env, read, {500ms, 2, "", {}}));
     FAIL("expected an error");
   } catch (const aws::CredentialError& e) {
     CHECK(std::string(e.what()) == "container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI, " +
@@ -163,7 +173,7 @@ TEST_CASE("container credentials: the fetch sends the token, re-read each time")
                                    "http://127.0.0.1:" + std::to_string(silent.port()) + "/c"}});
   try {
     (void)testing::run_until_done(
-        ioc, aws::container_credentials(ioc.get_executor(), silent_env, read, {200ms, 2, ""}));
+        ioc, aws::container_credentials(ioc.get_executor(), silent_env, read, {200ms, 2, "", {}}));
     FAIL("expected an error");
   } catch (const aws::CredentialError& e) {
     CHECK(std::string(e.what()).find("request failed") != std::string::npos);
