@@ -32,7 +32,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
@@ -40,10 +39,10 @@ import urllib.error
 import urllib.request
 from unittest import mock
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import aws_live  # noqa: E402
-import metadata_fake  # noqa: E402
-from common import BINARY, Processes, free_port, main, require, wait_for_port, write_config  # noqa: E402
+from support import metadata_fake, moto
+from support.env import BINARY, main, require, require_module
+from support.procs import Processes, free_port, wait_for_port
+from support.service import write_config
 
 DAY = "2023-01-15"
 ACCOUNT = "123456789012"
@@ -67,14 +66,14 @@ class CredentialSources(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         require(BINARY and os.path.exists(BINARY), "the built binary (SAB_BINARY)")
-        aws_live.require_module("boto3")
-        aws_live.require_module("botocore")
+        require_module("boto3")
+        require_module("botocore")
         import boto3
         cls.tmp_class = tempfile.mkdtemp(prefix="sab-creds-")
         cls.procs = Processes()
         try:
             # Seven IAM calls run unauthenticated; from then on moto checks every signature.
-            cls.moto = aws_live.start_moto(cls.procs, cls.tmp_class, no_auth_actions=7)
+            cls.moto = moto.start(cls.procs, cls.tmp_class, no_auth_actions=7)
             iam = boto3.client("iam", endpoint_url=cls.moto, region_name="us-east-1",
                                aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
             iam.create_user(UserName="billing")

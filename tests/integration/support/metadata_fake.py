@@ -11,7 +11,7 @@
   (Action, RoleArn, RoleSessionName, ExternalId), the status, and the AccessKeyId STS answered.
   No secret is recorded.
 
-Standard library only and self-contained, so it can move with the shared test helpers. Every
+Standard library only. Every
 server listens on 127.0.0.1 with a free port and is stopped by close().
 """
 import datetime as dt
