@@ -256,3 +256,32 @@ TEST_CASE("cost explorer: mutated pages and error bodies never crash the parsers
   CHECK(ok + rejected == 5000);
   CHECK(rejected > 0);
 }
+
+TEST_CASE("cost explorer: account names from the page's DimensionValueAttributes") {
+  std::string body = R"({
+  "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"},
+                       {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}],
+  "ResultsByTime": [{"TimePeriod": {"Start": "2023-01-15", "End": "2023-01-16"}, "Groups": [
+    {"Keys": ["Amazon S3", "111111111111"], "Metrics": {}},
+    {"Keys": ["Amazon S3", "222222222222"], "Metrics": {}},
+    {"Keys": ["Amazon S3", "333333333333"], "Metrics": {}}], "Estimated": false}],
+  "DimensionValueAttributes": [
+    {"Value": "222222222222", "Attributes": {"description": "Payer \"main\""}},
+    {"Value": "111111111111", "Attributes": {"description": "Dev"}},
+    {"Value": "444444444444", "Attributes": {}}]
+})";
+  const auto page = aws::parse_page(body);
+  REQUIRE(page.periods.size() == 1);
+  const auto& groups = page.periods[0].groups;
+  CHECK(groups[0].account_name == "Dev");
+  CHECK(groups[1].account_name == "Payer \"main\"");
+  CHECK(groups[2].account_name.empty());  // a name may be missing
+
+  // Without LINKED_ACCOUNT among the definitions, no group gets a name.
+  std::string service_only = kPage;
+  const auto plain = aws::parse_page(service_only);
+  for (const auto& period : plain.periods) {
+    for (const auto& g : period.groups)
+      CHECK(g.account_name.empty());
+  }
+}

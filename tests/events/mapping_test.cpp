@@ -119,6 +119,20 @@ TEST_CASE("mapping: two dimensions, camelCase keys, type from the first") {
       R"("unblendedCost":{"amount":"12.5","unit":"USD"},"usageQuantity":{"amount":"3e-7","unit":"N/A"}})");
 }
 
+TEST_CASE("mapping: the linked account's name, when AWS sent one, is data but not identity") {
+  const std::vector<config::GroupBy> gb{{"DIMENSION", "LINKED_ACCOUNT"}};
+  common::CostGroup g{{"123456789012"}, {{"UnblendedCost", "12.5", "USD"}}};
+  const auto p = period_of(2024, 2, 29, false);
+  const auto unnamed = events::make_event(p, g, gb, config::Granularity::daily, kNow);
+  g.account_name = "Payer";
+  const auto named = events::make_event(p, g, gb, config::Granularity::daily, kNow);
+  CHECK(named.data ==
+        R"({"date":"2024-02-29","linkedAccount":"123456789012","linkedAccountName":"Payer",)"
+        R"("unblendedCost":{"amount":"12.5","unit":"USD"}})");
+  CHECK(unnamed.data.find("linkedAccountName") == std::string::npos);
+  CHECK(named.id == unnamed.id);
+}
+
 TEST_CASE("mapping: TAG and COST_CATEGORY keys are split at the first '$'") {
   const std::vector<config::GroupBy> gb{{"TAG", "Environment"}, {"COST_CATEGORY", "Team"}};
   common::CostGroup g{{"Environment$prod$blue", "Team$"}, {{"BlendedCost", "0", "USD"}}};

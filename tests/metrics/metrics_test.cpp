@@ -34,6 +34,23 @@ TEST_CASE("metrics: the cost gauge is replaced whole") {
   CHECK(text.find("AWS Lambda") != std::string::npos);
 }
 
+TEST_CASE("metrics: account names are one info series per account") {
+  Metrics m;
+  m.set_account_name("111111111111", "Dev");
+  m.set_account_name("111111111111", "Dev");
+  m.set_account_name("222222222222", "Payer");
+  auto text = m.serialize();
+  CHECK(text.find(
+            "aws_billing_source_account_info{linked_account=\"111111111111\",name=\"Dev\"} 1") !=
+        std::string::npos);
+  CHECK(text.find("name=\"Payer\"} 1") != std::string::npos);
+  // Renamed: the old series goes.
+  m.set_account_name("111111111111", "Development");
+  text = m.serialize();
+  CHECK(text.find("name=\"Dev\"") == std::string::npos);
+  CHECK(text.find("name=\"Development\"} 1") != std::string::npos);
+}
+
 TEST_CASE("metrics: label names") {
   CHECK(label_name("DIMENSION", "SERVICE") == "service");
   CHECK(label_name("DIMENSION", "LINKED_ACCOUNT") == "linked_account");
