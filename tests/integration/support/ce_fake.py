@@ -72,6 +72,28 @@ class Fake:
             return [[a, s] for a in self.accounts or ["123456789012"] for s in self.services]
         return [[s] for s in self.services]
 
+    def account_name(self, account):
+        """Every third account has no name (AWS may send none)."""
+        index = self.accounts.index(account) if account in self.accounts else 0
+        return None if index % 3 == 2 else f"Account {index} \"{account[-4:]}\""
+
+    def account_attributes(self, group_by, chunk):
+        """DimensionValueAttributes of the page's LINKED_ACCOUNT values, as AWS sends them: each
+        page carries its own."""
+        keys = [g.get("Key") for g in group_by]
+        if "LINKED_ACCOUNT" not in keys:
+            return []
+        index = keys.index("LINKED_ACCOUNT")
+        seen = []
+        for _, group_keys in chunk:
+            if group_keys[index] not in seen:
+                seen.append(group_keys[index])
+        out = []
+        for account in seen:
+            name = self.account_name(account)
+            out.append({"Value": account, "Attributes": {"description": name} if name else {}})
+        return out
+
     def answer(self, body):
         start = dt.date.fromisoformat(body["TimePeriod"]["Start"])
         end = dt.date.fromisoformat(body["TimePeriod"]["End"])
@@ -106,7 +128,7 @@ class Fake:
             entry["Groups"].append({"Keys": keys, "Metrics": {
                 m: {"Amount": value, "Unit": "USD"} for m in metrics}})
         page = {"GroupDefinitions": body.get("GroupBy", []), "ResultsByTime": list(by_day.values()),
-                "DimensionValueAttributes": []}
+                "DimensionValueAttributes": self.account_attributes(body.get("GroupBy") or [], chunk)}
         if offset + self.page_size < len(rows):
             page["NextPageToken"] = f"offset:{offset + self.page_size}"
         return page
