@@ -34,25 +34,34 @@ bool container_configured(const config::Env& env) {
   return !text::env_or(env, kRelative).empty() || !text::env_or(env, kFull).empty();
 }
 
-bool is_local_host(std::string_view host) {
-  if (text::lower(std::string(host)) == "localhost") return true;
+namespace {
+
+// The address of an IP literal, or loopback for "localhost"; nullopt for any other name.
+std::optional<boost::asio::ip::address> address_of(std::string_view host) {
+  if (text::lower(std::string(host)) == "localhost") return boost::asio::ip::address_v4::loopback();
   boost::system::error_code ec;
   const auto address = boost::asio::ip::make_address(std::string(host), ec);
-  if (ec) return false;
-  if (address.is_loopback()) return true;
-  if (address.is_v4()) return (address.to_v4().to_uint() >> 16) == 0xA9FEU;  // 169.254.0.0/16
-  return address.to_v6().is_link_local() ||
-         address == boost::asio::ip::make_address("fd00:ec2::23");
+  if (ec) return std::nullopt;
+  return address;
+}
+
+}  // namespace
+
+bool is_local_host(std::string_view host) {
+  const auto address = address_of(host);
+  if (!address) return false;
+  if (address->is_loopback()) return true;
+  if (address->is_v4()) return (address->to_v4().to_uint() >> 16) == 0xA9FEU;  // 169.254.0.0/16
+  return address->to_v6().is_link_local() ||
+         *address == boost::asio::ip::make_address("fd00:ec2::23");
 }
 
 bool container_host_allowed(std::string_view host) {
-  if (text::lower(std::string(host)) == "localhost") return true;
-  boost::system::error_code ec;
-  const auto address = boost::asio::ip::make_address(std::string(host), ec);
-  if (ec) return false;
-  if (address.is_loopback()) return true;
+  const auto address = address_of(host);
+  if (!address) return false;
+  if (address->is_loopback()) return true;
   for (const char* allowed : {"169.254.170.2", "169.254.170.23", "fd00:ec2::23"}) {
-    if (address == boost::asio::ip::make_address(allowed)) return true;
+    if (*address == boost::asio::ip::make_address(allowed)) return true;
   }
   return false;
 }
@@ -122,20 +131,8 @@ net::Request container_request(const net::Url& url,
 }
 
 Credentials parse_container_credentials(std::string_view body) {
-  auto members = parse_json_members(body);
-  if (!members) {
-    throw CredentialError("container credentials: the answer is no JSON object (" +
-                          std::to_string(body.size()) + " bytes)");
-  }
-  try {
-    Credentials c =
-        credentials_from_members(*members, {"container credentials", "Token", true, true});
-    wipe(*members);
-    return c;
-  } catch (...) {
-    wipe(*members);
-    throw;
-  }
+  return credentials_from_json(body, {"container credentials", "Token", true, true},
+                               "container credentials: the answer is no JSON object");
 }
 
 namespace {

@@ -108,4 +108,22 @@ Credentials credentials_from_members(const JsonMembers& members, const Credentia
   return c;
 }
 
+Credentials credentials_from_json(std::string_view body, const CredentialFields& fields,
+                                  std::string_view not_json,
+                                  const std::function<void(const JsonMembers&)>& check) {
+  auto members = parse_json_members(body);
+  if (!members) {
+    throw CredentialError(std::string(not_json) + " (" + std::to_string(body.size()) + " bytes)");
+  }
+  try {
+    if (check) check(*members);
+    Credentials c = credentials_from_members(*members, fields);
+    wipe(*members);
+    return c;
+  } catch (...) {
+    wipe(*members);
+    throw;
+  }
+}
+
 }  // namespace sab::aws

@@ -4,6 +4,7 @@
 // endpoint, IMDS): a flat object's members, and the Credentials in them. Pure. The answers hold
 // secrets: no message quotes them, and the members are wiped after use.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -38,5 +39,12 @@ struct CredentialFields {
 // CredentialError naming the source and the missing or malformed member (never a value but
 // Expiration's).
 Credentials credentials_from_members(const JsonMembers& members, const CredentialFields& fields);
+
+// The whole answer of a source: `body` parsed as a JSON object (else CredentialError "<not_json>
+// (<n> bytes)"), `check` run on its members for the source's own rules (a Version, a Code), then
+// the credentials taken; the members are wiped whatever happens.
+Credentials credentials_from_json(std::string_view body, const CredentialFields& fields,
+                                  std::string_view not_json,
+                                  const std::function<void(const JsonMembers&)>& check = {});
 
 }  // namespace sab::aws

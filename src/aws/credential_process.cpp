@@ -233,25 +233,15 @@ std::vector<std::string> split_command(std::string_view command) {
 }
 
 Credentials parse_process_output(std::string_view output) {
-  auto members = parse_json_members(output);
-  if (!members) {
-    throw CredentialError("credential_process printed no JSON object (" +
-                          std::to_string(output.size()) + " bytes)");
-  }
-  try {
-    const auto version = members->find("Version");
-    if (version == members->end() || version->second.is_string || version->second.value != "1") {
-      throw CredentialError(
-          "credential_process printed JSON without \"Version\": 1 (the only version there is)");
-    }
-    Credentials c =
-        credentials_from_members(*members, {"credential_process", "SessionToken", false, false});
-    wipe(*members);
-    return c;
-  } catch (...) {
-    wipe(*members);
-    throw;
-  }
+  return credentials_from_json(
+      output, {"credential_process", "SessionToken", false, false},
+      "credential_process printed no JSON object", [](const JsonMembers& members) {
+        const auto version = members.find("Version");
+        if (version == members.end() || version->second.is_string || version->second.value != "1") {
+          throw CredentialError(
+              "credential_process printed JSON without \"Version\": 1 (the only version there is)");
+        }
+      });
 }
 
 asio::awaitable<ProcessResult> run_process(std::vector<std::string> argv,

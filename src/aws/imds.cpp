@@ -76,26 +76,16 @@ std::string parse_imds_role(std::string_view listing) {
 }
 
 Credentials parse_imds_credentials(std::string_view body) {
-  auto members = parse_json_members(body);
-  if (!members) {
-    throw CredentialError("IMDS credentials are no JSON object (" + std::to_string(body.size()) +
-                          " bytes)");
-  }
-  try {
-    const auto code = members->find("Code");
-    if (code != members->end() && code->second.value != "Success") {
-      const auto message = members->find("Message");
-      throw CredentialError(
-          "IMDS answered Code " + code->second.value.substr(0, 64) +
-          (message == members->end() ? "" : ": " + message->second.value.substr(0, 200)));
-    }
-    Credentials c = credentials_from_members(*members, {"IMDS", "Token", true, true});
-    wipe(*members);
-    return c;
-  } catch (...) {
-    wipe(*members);
-    throw;
-  }
+  return credentials_from_json(
+      body, {"IMDS", "Token", true, true}, "IMDS credentials are no JSON object",
+      [](const JsonMembers& members) {
+        const auto code = members.find("Code");
+        if (code == members.end() || code->second.value == "Success") return;
+        const auto message = members.find("Message");
+        throw CredentialError(
+            "IMDS answered Code " + code->second.value.substr(0, 64) +
+            (message == members.end() ? "" : ": " + message->second.value.substr(0, 200)));
+      });
 }
 
 namespace {
