@@ -393,14 +393,18 @@ log: {{level: info, format: json}}
 {extra}""")
         return path
 
-    def run_ours(self, fake, nginx, mode, days):
+    def run_ours(self, fake, nginx, mode, days, journal=True, done=None):
+        """One --once run; (seconds, peak RSS KiB, CE requests). `journal=False` sets SAB_JOURNAL=off
+        (the journal's baseline); `done` (a dict) receives the run's `done` log line."""
         cfg = self.service_config(f"e2e-{mode}.yml", nginx.url, fake.url, mode)
         state = tempfile.mkdtemp(dir=self.tmp)
         with open(cfg, "a") as f:
             f.write(f"state_dir: {state}\n")
         last = START + dt.timedelta(days=days - 1)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "SAB_JOURNAL"}
         env["SAB_FAKE_NOW"] = f"{(last + dt.timedelta(days=2)).isoformat()}T03:00:00Z"
+        if not journal:
+            env["SAB_JOURNAL"] = "off"
         before = fake.stats()["requests"]
         seconds, rss, r = timed([self.binary, "--config", cfg, "--once", "--from", START.isoformat(),
                                  "--to", last.isoformat()], env=env)
@@ -410,6 +414,8 @@ log: {{level: info, format: json}}
                 rec = json.loads(line)
                 if rec.get("msg") == "done":
                     delivered = rec.get("delivered")
+                    if done is not None:
+                        done.update(rec)
         expected = days * self.size["services"] * self.size["accounts"]
         if delivered is None or int(delivered) != expected:
             raise RuntimeError(f"ours delivered {delivered} of {expected} events")
@@ -478,6 +484,38 @@ log: {{level: info, format: json}}
         except BaseException:
             stop(fake.proc)
             raise
+
+    # 5 -------------------------------------------------------------------------------------------
+    def journal(self):
+        """Benchmark 3's run in every delivery mode, with the journal of acknowledgements and
+        without it (SAB_JOURNAL=off, the baseline), runs alternating so drift hits both alike."""
+        s = self.size
+        days = s["e2e_days"]
+        groups = days * s["services"] * s["accounts"]
+        n = "5 journal"
+        fake = CeFake(s, [days])
+        try:
+            with self.nginx() as nginx:
+                for mode in ("binary", "structured", "batch"):
+                    on, off, dones = [], [], []
+                    for _ in range(self.runs):
+                        off.append(self.run_ours(fake, nginx, mode, days, journal=False))
+                        dones.append({})
+                        on.append(self.run_ours(fake, nginx, mode, days, done=dones[-1]))
+                    label = f"{mode} mode, {groups} events" + (" (100 per request)" if mode == "batch" else "")
+                    f_on = self.fig(n, f"{label}: with the journal", "events/s", [groups / r[0] for r in on])
+                    f_off = self.fig(n, f"{label}: without (SAB_JOURNAL=off)", "events/s",
+                                     [groups / r[0] for r in off])
+                    self.fig(n, f"{mode}: journal records appended per second", "records/s",
+                             [d.get("journal_records", 0) / r[0] for d, r in zip(dones, on)],
+                             note="one per answer (per day within a batch)")
+                    self.fig(n, f"{mode}: journal fsyncs per second", "fsyncs/s",
+                             [d.get("journal_fsyncs", 0) / r[0] for d, r in zip(dones, on)],
+                             note="group commit: one fdatasync per 10 ms window at most")
+                    self.ratio(n, f"{mode}: events/s with the journal / without", f_on.median / f_off.median,
+                               ">=", 0.9)
+        finally:
+            stop(fake.proc)
 
     # 4 -------------------------------------------------------------------------------------------
     def start_service(self, cfg, env):
@@ -781,6 +819,12 @@ def markdown(bench, machine, plotted):
                         "checkpoint (no pull), VmRSS from `/proc` after 1 s idle (before any pull, and "
                         "after its start-up pull of one day), the stripped binary, and the Cost "
                         "Explorer requests (each billed USD 0.01) of a catch-up, counted by the fake."),
+        "5 journal": ("5. Journal of acknowledgements",
+                      "Benchmark 3's run (`--once`, the same days and groups into nginx) in each "
+                      "delivery mode with the journal of acknowledgements (the default: one write() "
+                      "per answer, fdatasync by a commit thread at most every 10 ms) and without it "
+                      "(`SAB_JOURNAL=off`, for this baseline only), the runs alternating. Records and "
+                      "fsyncs come from the run's `done` log line."),
     }
     for key, (title, text) in sections.items():
         figs = [f for f in bench.figures if f.bench == key]
@@ -814,14 +858,14 @@ def main():
     p.add_argument("--out", help="write results/ and benchmarks.md/png here instead of the repository")
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build-bench"))
     p.add_argument("--runs", type=int, help="runs per figure (default 5; 3 with --smoke)")
-    p.add_argument("--only", help="comma-separated subset: codec,delivery,e2e,footprint")
+    p.add_argument("--only", help="comma-separated subset: codec,delivery,e2e,footprint,journal")
     args = p.parse_args()
     if args.runs is None:
         args.runs = 3 if args.smoke else 5
     if args.runs < 1:
         p.error("--runs must be >= 1")
     bench = Bench(args)
-    only = set((args.only or "codec,delivery,e2e,footprint").split(","))
+    only = set((args.only or "codec,delivery,e2e,footprint,journal").split(","))
     started = time.monotonic()
     try:
         if "codec" in only:
@@ -831,6 +875,8 @@ def main():
         if "e2e" in only or "footprint" in only:
             bench.end_to_end() if "e2e" in only else setattr(
                 bench, "fake", CeFake(bench.size, [bench.size["catchup_days"]]))
+        if "journal" in only:
+            bench.journal()
         if "footprint" in only:
             bench.footprint()
         elif getattr(bench, "fake", None):

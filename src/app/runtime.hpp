@@ -18,6 +18,7 @@
 #include "config/config.hpp"
 #include "delivery/sink.hpp"
 #include "metrics/metrics.hpp"
+#include "state/journal.hpp"
 #include "state/state.hpp"
 
 // The parts one run of the process wires together: one io_context, the Cost Explorer client with
@@ -47,6 +48,15 @@ class Runtime {
   // The oldest day whose digests are kept (restatement window), or none without restatement.
   std::optional<Day> digest_from(schedule::Instant now) const;
 
+  // The journal of acknowledgements (app/journal.cpp), opened once the state is held (its lock):
+  // the pipeline skips the events it holds and appends those the sink settles. `once`: only
+  // periods after the checkpoint are skipped (--once re-sends delivered days whole). Never for a
+  // dry run. Never fails the run: a journal that cannot be used is logged, and only what a crash
+  // would re-send grows. SAB_JOURNAL=off leaves it out (the benchmarks' baseline only).
+  void open_journal(const state::State& state, bool once);
+  // state.json was saved: the journal keeps only the periods after its checkpoint.
+  void state_saved(const state::State& state);
+
   // Runs `task` (a Cost Explorer fetch, a credential load) as a child bound to the pull's
   // cancellation: cancel_pull() ends whatever it awaits at once (a request, a retry wait, an STS
   // call) through Asio's per-operation cancellation; it then throws operation_aborted.
@@ -72,6 +82,7 @@ class Runtime {
   std::unique_ptr<aws::CostExplorerClient> ce_;
   std::unique_ptr<delivery::EventSink> sink_;
   std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<state::AckJournal> journal_;
 };
 
 template <class T>
