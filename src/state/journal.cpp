@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,29 +62,39 @@ Day from_day_number(std::int32_t n) {
   return Day{std::chrono::days{n}};
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+// Hex digit values; 0xFF for anything else. Every acknowledged event goes through here.
+constexpr std::array<std::uint8_t, 256> make_hex_table() {
+  std::array<std::uint8_t, 256> table{};
+  for (auto& v : table)
+    v = 0xFF;
+  for (int c = 0; c < 10; ++c)
+    table['0' + c] = static_cast<std::uint8_t>(c);
+  for (int c = 0; c < 6; ++c) {
+    table['a' + c] = static_cast<std::uint8_t>(10 + c);
+    table['A' + c] = static_cast<std::uint8_t>(10 + c);
+  }
+  return table;
 }
+constexpr auto kHex = make_hex_table();
 
 // The 16 bytes of an 8-4-4-4-12 UUID text, or nothing.
 std::optional<IdDigest> uuid_bytes(std::string_view text) {
-  if (text.size() != 36) return std::nullopt;
-  IdDigest out{};
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (text[i] != '-') return std::nullopt;
-      continue;
-    }
-    const int hi = hex_value(text[i]);
-    const int lo = hex_value(text[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out[n++] = static_cast<std::uint8_t>(hi * 16 + lo);
-    ++i;
+  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' ||
+      text[23] != '-') {
+    return std::nullopt;
   }
+  // Where each byte's two digits start.
+  static constexpr std::array<std::uint8_t, 16> kAt = {0,  2,  4,  6,  9,  11, 14, 16,
+                                                       19, 21, 24, 26, 28, 30, 32, 34};
+  IdDigest out{};
+  unsigned bad = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::uint8_t hi = kHex[static_cast<unsigned char>(text[kAt[i]])];
+    const std::uint8_t lo = kHex[static_cast<unsigned char>(text[kAt[i] + 1U])];
+    bad |= static_cast<unsigned>(hi | lo) & 0xF0U;
+    out[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+  }
+  if (bad != 0) return std::nullopt;
   return out;
 }
 
@@ -251,8 +262,12 @@ bool decode_record(std::string_view bytes, std::size_t at, DecodedJournal& out) 
   const std::string_view payload = bytes.substr(at + kRecordHeaderBytes, length);
   const std::uint32_t crc = crc32c(payload, crc32c(bytes.substr(at, 4)));
   if (crc != get_u32(bytes, at + 4)) {
-    out.tail = JournalTail::corrupt;
-    out.problem = "a record's checksum does not match" + where;
+    // Followed by nothing but zeros: the last record, cut short in the preallocated space.
+    const bool last =
+        bytes.find_first_not_of('\0', at + kRecordHeaderBytes + length) == std::string_view::npos;
+    out.tail = last ? JournalTail::torn : JournalTail::corrupt;
+    out.problem = std::string(last ? "the last record is incomplete: " : "") +
+                  "a record's checksum does not match" + where;
     return false;
   }
   JournalRecord record;
@@ -270,10 +285,30 @@ bool decode_record(std::string_view bytes, std::size_t at, DecodedJournal& out) 
 
 }  // namespace
 
+namespace {
+
+// Whether a record starts at `at` or the records ended there: a zero length (or fewer than four
+// bytes, all zero) is where appending stopped. Zeros up to the end are the file's preallocated
+// space; anything else is a record whose length was not written yet.
+bool records_end(std::string_view bytes, std::size_t at, DecodedJournal& out) {
+  const std::string_view rest = bytes.substr(at);
+  if (rest.size() >= 4 && get_u32(bytes, at) != 0) return false;
+  const bool zeros = rest.find_first_not_of('\0') == std::string_view::npos;
+  if (rest.size() < 4 && !zeros) return false;  // a cut-short header: decode_record says so
+  if (!zeros) {
+    out.tail = JournalTail::torn;
+    out.problem = "a record was being written (no length yet) at byte " + std::to_string(at);
+  }
+  return true;
+}
+
+}  // namespace
+
 DecodedJournal decode_journal(std::string_view bytes) {
   DecodedJournal out;
   if (!check_header(bytes, out)) return out;
   while (out.valid_bytes < bytes.size()) {
+    if (records_end(bytes, out.valid_bytes, out)) break;
     if (!decode_record(bytes, out.valid_bytes, out)) break;
   }
   return out;
@@ -319,6 +354,25 @@ bool SkipSet::contains(Day period, const IdDigest& id) const {
 
 // --- AckJournal --------------------------------------------------------------------------------
 
+namespace {
+
+constexpr std::size_t kInitialCapacity = std::size_t{64} * 1024;
+
+std::size_t capacity_for(std::size_t bytes) {
+  std::size_t capacity = kInitialCapacity;
+  while (capacity < bytes)
+    capacity *= 2;
+  return capacity;
+}
+
+// A record's length, written last: until then the reader sees where appending stopped. Records
+// and the header are multiples of 4 bytes, so it is one aligned 4-byte store.
+void publish_length(char* at, std::string_view record) {
+  std::memcpy(at, record.data(), 4);
+}
+
+}  // namespace
+
 AckJournal::AckJournal(fs::path dir, JournalOptions options)
     : dir_(std::move(dir)), path_(dir_ / kJournalFile), options_(std::move(options)) {
   committer_ = std::thread([this] { commit_loop(); });
@@ -331,10 +385,10 @@ AckJournal::~AckJournal() {
   }
   wake_.notify_all();
   committer_.join();
-  set_fd(-1);
+  set_file(-1, nullptr, 0);
 }
 
-void AckJournal::set_fd(int fd) {
+void AckJournal::set_file(int fd, char* map, std::size_t capacity) {
   int old = -1;
   {
     // Waits for an fdatasync in progress on the old descriptor (a few ms, once per pull).
@@ -342,7 +396,40 @@ void AckJournal::set_fd(int fd) {
     old = fd_;
     fd_ = fd;
   }
+  if (map_ != nullptr) ::munmap(map_, capacity_);
+  map_ = map;
+  capacity_ = capacity;
   if (old >= 0 && old != fd) ::close(old);
+}
+
+std::string AckJournal::map_file(int fd, std::size_t capacity, char*& map) {
+  // Blocks are reserved now, so writing through the mapping never meets a full disk (SIGBUS).
+  if (const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(capacity)); rc != 0) {
+    return "cannot allocate " + std::to_string(capacity) + " bytes for '" + path_.string() +
+           "': " + std::strerror(rc);
+  }
+  void* p = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return "cannot map '" + path_.string() + "': " + errno_text();
+  map = static_cast<char*>(p);
+  return {};
+}
+
+bool AckJournal::grow(std::size_t needed) {
+  const std::size_t capacity = capacity_for(needed);
+  if (const int rc = ::posix_fallocate(fd_, 0, static_cast<off_t>(capacity)); rc != 0) {
+    note_write_failure("cannot allocate " + std::to_string(capacity) + " bytes for '" +
+                       path_.string() + "': " + std::strerror(rc));
+    return false;
+  }
+  void* p = ::mremap(map_, capacity_, capacity, MREMAP_MAYMOVE);
+  if (p == MAP_FAILED) {
+    note_write_failure("cannot map '" + path_.string() + "': " + errno_text());
+    return false;
+  }
+  map_ = static_cast<char*>(p);
+  capacity_ = capacity;
+  mark_dirty(false);  // the new size is metadata the next commit makes durable
+  return true;
 }
 
 void AckJournal::note_span(std::optional<Day> oldest, std::optional<Day> newest) {
@@ -353,8 +440,9 @@ void AckJournal::note_span(std::optional<Day> oldest, std::optional<Day> newest)
 void AckJournal::mark_dirty(bool dir) {
   appended_.fetch_add(1, std::memory_order_relaxed);
   // Only the first append after a commit wakes the committer: one futex call per window.
-  if (!dirty_.exchange(true) || dir) {
+  if (dir || (!dirty_.load(std::memory_order_relaxed) && !dirty_.exchange(true))) {
     std::lock_guard lock(wake_mutex_);
+    dirty_ = true;
     dir_dirty_ = dir_dirty_ || dir;
     wake_.notify_one();
   }
@@ -392,16 +480,27 @@ AckJournal::Opened AckJournal::open(std::optional<Day> checkpoint,
   Opened opened;
   opened.tail = decoded.tail;
   opened.problem = std::move(decoded.problem);
-  opened.ignored_bytes = bytes.size() - decoded.valid_bytes;
+  if (decoded.tail != JournalTail::clean) {
+    // Up to the last byte that is not zero: the preallocated zeros after it are not data.
+    const std::size_t end = bytes.find_last_not_of('\0') + 1;
+    opened.ignored_bytes = end > decoded.valid_bytes ? end - decoded.valid_bytes : 0;
+  }
   const std::size_t total = decoded.records.size();
   opened.records = keep_open(std::move(decoded.records), checkpoint, restate_from);
   opened.dropped_records = total - opened.records.size();
   if (bytes.empty()) return opened;  // created with the first acknowledgement
-  if (opened.dropped_records == 0 && opened.ignored_bytes == 0) {
-    const int fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  if (opened.dropped_records == 0 && decoded.tail == JournalTail::clean) {
+    // Appending goes on where the records end (the rest is the file's preallocated zeros).
+    const int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) throw StateError("cannot open journal '" + path_.string() + "': " + errno_text());
-    set_fd(fd);
-    size_ = bytes.size();
+    char* map = nullptr;
+    const std::size_t capacity = capacity_for(bytes.size());
+    if (auto why = map_file(fd, capacity, map); !why.empty()) {
+      ::close(fd);
+      throw StateError(why);
+    }
+    set_file(fd, map, capacity);
+    size_ = decoded.valid_bytes;
     for (const auto& r : opened.records)
       note_span(r.period, r.period);
     return opened;
@@ -416,36 +515,31 @@ void AckJournal::replace_file(const std::vector<JournalRecord>& records) {
   oldest_.reset();
   newest_.reset();
   if (records.empty()) {
-    set_fd(-1);
+    set_file(-1, nullptr, 0);
     size_ = 0;
     // A removal lost to a power cut brings back records of delivered events: harmless.
     if (::unlink(path_.c_str()) != 0 && errno != ENOENT) {
       throw StateError("cannot remove journal '" + path_.string() + "': " + errno_text());
     }
-    damaged_ = false;
     return;
   }
   const std::string text = encode_journal(records);
   const std::string temp = path_.string() + ".tmp";
-  const int out = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int out = ::open(temp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (out < 0) throw StateError("cannot create '" + temp + "': " + errno_text());
-  if (!write_all(out, text) || ::fsync(out) != 0) {
-    const std::string why = errno_text();
+  const std::size_t capacity = capacity_for(text.size());
+  char* map = nullptr;
+  std::string why = write_all(out, text) ? map_file(out, capacity, map) : errno_text();
+  if (why.empty() && ::fsync(out) != 0) why = errno_text();
+  if (why.empty() && ::rename(temp.c_str(), path_.c_str()) != 0) why = errno_text();
+  if (!why.empty()) {
+    if (map != nullptr) ::munmap(map, capacity);
     ::close(out);
     ::unlink(temp.c_str());
-    throw StateError("cannot write '" + temp + "': " + why);
+    throw StateError("cannot rewrite journal '" + path_.string() + "': " + why);
   }
-  ::close(out);
-  if (::rename(temp.c_str(), path_.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlink(temp.c_str());
-    throw StateError("cannot rename '" + temp + "': " + why);
-  }
-  const int fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
-  if (fd < 0) throw StateError("cannot open journal '" + path_.string() + "': " + errno_text());
-  set_fd(fd);
+  set_file(out, map, capacity);
   size_ = text.size();
-  damaged_ = false;
   for (const auto& r : records)
     note_span(r.period, r.period);
   // The rename reaches the disk with the next commit (a lost rename leaves the old file, whose
@@ -454,20 +548,22 @@ void AckJournal::replace_file(const std::vector<JournalRecord>& records) {
 }
 
 bool AckJournal::create() {
-  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
     note_write_failure("cannot create '" + path_.string() + "': " + errno_text());
     return false;
   }
-  if (!write_all(fd, journal_header())) {
-    const std::string why = errno_text();
+  char* map = nullptr;
+  if (auto why = map_file(fd, kInitialCapacity, map); !why.empty()) {
     ::close(fd);
     ::unlink(path_.c_str());
-    note_write_failure("cannot write '" + path_.string() + "': " + why);
+    note_write_failure(why);
     return false;
   }
-  set_fd(fd);
-  size_ = kJournalHeaderBytes;
+  const std::string header = journal_header();
+  std::memcpy(map, header.data(), header.size());
+  set_file(fd, map, kInitialCapacity);
+  size_ = header.size();
   return true;
 }
 
@@ -481,16 +577,14 @@ void AckJournal::note_write_failure(const std::string& why) {
 bool AckJournal::append(RecordBuilder& records) {
   const std::string_view bytes = records.bytes();
   if (bytes.empty()) return true;
-  if (damaged_) return false;
   const bool created = fd_ < 0;
   if (created && !create()) return false;
-  if (!write_all(fd_, bytes)) {
-    const std::string why = errno_text();
-    // A partial record would hide every later one from the reader: cut it off.
-    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) damaged_ = true;
-    note_write_failure("cannot write '" + path_.string() + "': " + why);
-    return false;
-  }
+  if (size_ + bytes.size() > capacity_ && !grow(size_ + bytes.size())) return false;
+  // Into the page cache through the mapping: no system call, and a killed process loses none of
+  // it. The first record's length goes last, so a reader never sees half of this append.
+  char* at = map_ + size_;
+  std::memcpy(at + 4, bytes.data() + 4, bytes.size() - 4);
+  publish_length(at, bytes);
   size_ += bytes.size();
   failure_logged_ = false;
   note_span(records.oldest(), records.newest());
@@ -500,8 +594,8 @@ bool AckJournal::append(RecordBuilder& records) {
 }
 
 std::vector<JournalRecord> AckJournal::read() const {
-  if (fd_ < 0) return {};
-  return decode_journal(read_bytes()).records;
+  if (map_ == nullptr) return {};
+  return decode_journal(std::string_view(map_, size_)).records;
 }
 
 void AckJournal::retain(std::optional<Day> checkpoint) {
@@ -512,12 +606,12 @@ void AckJournal::retain(std::optional<Day> checkpoint) {
   if (fd_ < 0) return;
   try {
     // Periods only ever get closed from the oldest on: the span says whether anything goes.
-    if (!damaged_ && oldest_ && worth_keeping(*oldest_, checkpoint, restate_from)) return;
-    if (!damaged_ && newest_ && !worth_keeping(*newest_, checkpoint, restate_from)) {
+    if (oldest_ && worth_keeping(*oldest_, checkpoint, restate_from)) return;
+    if (newest_ && !worth_keeping(*newest_, checkpoint, restate_from)) {
       replace_file({});
       return;
     }
-    replace_file(keep_open(decode_journal(read_bytes()).records, checkpoint, restate_from));
+    replace_file(keep_open(read(), checkpoint, restate_from));
   } catch (const StateError& e) {
     // Records left behind name delivered events: skipping them again is right, only the file
     // stays larger until the next checkpoint.
@@ -536,6 +630,7 @@ void AckJournal::sync() {
 void AckJournal::commit_once(bool data, bool dir) {
   std::lock_guard lock(fd_mutex_);
   if (data && fd_ >= 0) {
+    // Writes back the pages the mapping dirtied (Linux keeps one page cache for both).
     const auto started = std::chrono::steady_clock::now();
     const int rc = ::fdatasync(fd_);
     const int error = errno;

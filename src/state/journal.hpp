@@ -27,12 +27,13 @@ using Day = std::chrono::sys_days;
 
 // --- The format (pure) ------------------------------------------------------------------------
 //
-// A header, then records, all integers little-endian:
+// A header, then records, then zeros (preallocated space), all integers little-endian:
 //   header: "SABJ" then u32 version (kJournalVersion)
 //   record: u32 length of the payload, u32 CRC32C of (the length's 4 bytes + the payload),
 //           payload = i32 period start (days since 1970-01-01) + 16 bytes per event id.
-// A record is appended whole or not at all as far as the reader is concerned: the length and
-// the checksum find a torn or corrupt tail, and reading stops there.
+// A zero length ends the records. A record is appended whole or not at all as far as the reader
+// is concerned: its length is written last, and the length and the checksum find a torn or
+// corrupt tail; reading stops there.
 
 inline constexpr std::string_view kJournalFile = "acks.journal";
 inline constexpr std::uint32_t kJournalVersion = 1;
@@ -93,6 +94,7 @@ std::string_view to_string(JournalTail tail);
 struct DecodedJournal {
   std::vector<JournalRecord> records;  // the valid records before the tail
   std::size_t valid_bytes = 0;         // header and valid records: where appending may go on
+                                       // (zeros after it are preallocated space: clean)
   JournalTail tail = JournalTail::clean;
   std::string problem;  // what is wrong at valid_bytes (empty when clean)
 };
@@ -134,11 +136,12 @@ struct JournalOptions {
   std::function<void(double seconds)> synced;  // one fdatasync and its duration; commit thread
 };
 
-// <state_dir>/acks.journal. Appends go to the page cache at once with one write() per call, so
-// a killed process loses nothing it appended; a thread makes them durable (one fdatasync per
-// commit window), so the appending thread never waits for the disk. A power loss may lose the
-// last window: that only widens what a restart re-sends, never loses an event, because the
-// checkpoint (state.json) moves only on its own, after every event of a period was settled.
+// <state_dir>/acks.journal. The file is preallocated (zeros after the records) and mapped shared:
+// an append is a copy into the page cache, no system call, and a killed process loses nothing it
+// appended. A thread makes appends durable (one fdatasync per commit window), so the appending
+// thread never waits for the disk. A power loss may lose the last window: that only widens what
+// a restart re-sends, never loses an event, because the checkpoint (state.json) moves on its
+// own, only after every event of a period was settled.
 //
 // Use from one thread (the io_context's); the commit thread is internal. Never throws after
 // open(): a journal that cannot be written is logged and the events are simply not journalled.
@@ -184,14 +187,18 @@ class AckJournal {
 
   const std::filesystem::path& path() const { return path_; }
   bool has_file() const { return fd_ >= 0; }
+  std::size_t size() const { return size_; }  // bytes of the header and records
 
  private:
   void commit_loop();
   void commit_once(bool data, bool dir);
   bool create();
+  bool grow(std::size_t needed);
+  // Reserves `capacity` bytes of the file and maps them; the reason when it cannot.
+  std::string map_file(int fd, std::size_t capacity, char*& map);
   std::string read_bytes() const;
   void replace_file(const std::vector<JournalRecord>& records);
-  void set_fd(int fd);
+  void set_file(int fd, char* map, std::size_t capacity);
   void note_span(std::optional<Day> oldest, std::optional<Day> newest);
   void mark_dirty(bool dir);
   void note_write_failure(const std::string& why);
@@ -201,12 +208,13 @@ class AckJournal {
   JournalOptions options_;
   std::optional<Day> checkpoint_;
   std::optional<Day> restate_from_;
-  int fd_ = -1;             // written by the owning thread only, under fd_mutex_
-  std::uint64_t size_ = 0;  // bytes on file that belong to valid records (and the header)
+  int fd_ = -1;               // written by the owning thread only, under fd_mutex_
+  char* map_ = nullptr;       // the whole file, mapped shared
+  std::size_t capacity_ = 0;  // the file's size (preallocated: zeros after the records)
+  std::size_t size_ = 0;      // bytes of the header and the valid records
   std::optional<Day> oldest_;
   std::optional<Day> newest_;
   bool failure_logged_ = false;
-  bool damaged_ = false;  // a failed write left bytes that could not be cut off: append no more
 
   // Group commit.
   std::mutex fd_mutex_;  // held by the commit thread during fdatasync, by set_fd() to swap fds

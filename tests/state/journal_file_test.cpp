@@ -88,21 +88,42 @@ TEST_CASE("journal file: created with the first append (0600), read back after a
   CHECK(again.read().size() == 3);
 }
 
+TEST_CASE("journal file: preallocated, records end with zeros; a reopen appends after them") {
+  TempDir dir;
+  AckJournal journal(dir.path);
+  journal.open(std::nullopt, std::nullopt);
+  append(journal, ymd("2024-03-01"), {1});
+  const std::string text = file_text(journal.path());
+  CHECK(text.size() >= 64 * 1024);
+  CHECK(journal.size() == kJournalHeaderBytes + 8 + 4 + 16);
+  CHECK(text.find_first_not_of('\0', journal.size()) == std::string::npos);
+  // Past the preallocated space: the file grows, every record stays readable.
+  for (int i = 0; i < 3000; ++i)
+    append(journal, ymd("2024-03-02"), {i, i + 1});
+  CHECK(journal.read().size() == 3001);
+  CHECK(fs::file_size(journal.path()) >= journal.size());
+  AckJournal again(dir.path);
+  CHECK(again.open(std::nullopt, std::nullopt).records.size() == 3001);
+}
+
 TEST_CASE("journal file: a torn tail is cut off on open; later appends are read back") {
   TempDir dir;
   const fs::path path = dir.path / kJournalFile;
+  std::size_t valid = 0;
   {
     AckJournal journal(dir.path);
     journal.open(std::nullopt, std::nullopt);
     append(journal, ymd("2024-03-01"), {1});
     append(journal, ymd("2024-03-01"), {2});
+    valid = journal.size();
   }
   const std::string whole = file_text(path);
   // A crash in the middle of the next record: its first 13 bytes made it.
   RecordBuilder next;
   next.add(ymd("2024-03-01"), digest_of(3));
   {
-    std::ofstream out(path, std::ios::binary | std::ios::app);
+    std::fstream out(path, std::ios::binary | std::ios::in | std::ios::out);
+    out.seekp(static_cast<std::streamoff>(valid));
     out << std::string(next.bytes()).substr(0, 13);
   }
   AckJournal journal(dir.path);

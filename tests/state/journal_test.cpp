@@ -94,12 +94,23 @@ TEST_CASE("journal: a tail torn at every byte of the last record is ignored from
     CHECK(decoded.valid_bytes == before.size());
     CHECK(decoded.tail == (cut == before.size() ? JournalTail::clean : JournalTail::torn));
   }
-  // A torn tail whose bytes happen to be zeros (a file extended, the data never written).
-  const auto zeros = decode_journal(before + std::string(40, '\0'));
-  CHECK(zeros.records == kept);
-  CHECK(zeros.valid_bytes == before.size());
-  CHECK(zeros.tail == JournalTail::corrupt);
-  CHECK(zeros.problem.find("length") != std::string::npos);
+  // Zeros after the records: the file's preallocated space, where the next append goes.
+  for (std::size_t zeros : {1, 3, 4, 40, 4096}) {
+    CAPTURE(zeros);
+    const auto padded = decode_journal(before + std::string(zeros, '\0'));
+    CHECK(padded.records == kept);
+    CHECK(padded.valid_bytes == before.size());
+    CHECK(padded.tail == JournalTail::clean);
+  }
+  // The last record written but for its length (written last): torn, ignored.
+  std::string unpublished = whole;
+  for (std::size_t i = before.size(); i < before.size() + 4; ++i)
+    unpublished[i] = '\0';
+  const auto torn = decode_journal(unpublished + std::string(100, '\0'));
+  CHECK(torn.records == kept);
+  CHECK(torn.valid_bytes == before.size());
+  CHECK(torn.tail == JournalTail::torn);
+  CHECK(torn.problem.find("no length yet") != std::string::npos);
 }
 
 TEST_CASE("journal: a corrupt checksum or length stops the reading, earlier records stay") {
