@@ -48,9 +48,9 @@ class Chaos(ServiceTestCase):
         self.env = e2e.aws_env("AKIACHAOSTESTKEY0001", "chaos-secret-value-0001")
         self.state_dir = os.path.join(self.tmp, "state")
 
-    def start_ce(self, services):
+    def start_ce(self, services, page_size=30):
         port = free_port()
-        self.start_py("ce_fake.py", "--port", str(port), "--services", str(services), "--page-size", "30")
+        self.start_py("ce_fake.py", "--port", str(port), "--services", str(services), "--page-size", str(page_size))
         wait_for_port(port)
         return port
 
@@ -164,7 +164,7 @@ log: {{format: json}}
         simulated day moving on every third kill, then a clean run. Returns the figures."""
         rng = random.Random(SEED)
         self.state_dir = os.path.join(self.tmp, label)
-        ce_port = self.start_ce(services)
+        ce_port = self.start_ce(services, page_size=100)
         ce_proxy, ce_stats = self.start_proxy(ce_port, SEED + 2, 0.2)
         sink_proxy, sink_stats = self.start_proxy(self.receiver.port, SEED + 3, 0.2)
         self.receiver.control(reset=True)
@@ -183,19 +183,25 @@ log: {{format: json}}
         os.makedirs(self.state_dir)
         with open(os.path.join(self.state_dir, "state.json"), "w") as f:
             json.dump({"version": 1, "checkpoint": (DAY0 - dt.timedelta(days=2)).isoformat(), "digests": {}}, f)
-        killed_mid_pull = 0
+        killed_mid_pull = checkpoint_moves = 0
         for k in range(kills):
             day = DAY0 + dt.timedelta(days=k // 3)
+            before = self.checkpoint()
             with open(os.path.join(self.state_dir + "-kills.log"), "ab") as log:
                 svc = self.procs.start([BINARY, "--config", cfg], env=dict(env, SAB_FAKE_NOW=fake_now(day)),
                                        stdout=subprocess.DEVNULL, stderr=log)
-            time.sleep(rng.uniform(0.0, 1.0))
+            time.sleep(rng.uniform(0.0, 1.5))
             os.kill(svc.pid, signal.SIGKILL)
             svc.wait(timeout=10)
             cp = self.checkpoint()
             if cp is None or cp < (day - dt.timedelta(days=1)).isoformat():
                 killed_mid_pull += 1
+            if cp != before:
+                checkpoint_moves += 1  # the journal was truncated (or removed) in that run
             self.check_checkpoint_behind_acks(expected)
+            journal = os.path.join(self.state_dir, "acks.journal")
+            if os.path.exists(journal):
+                e2e.read_journal(journal)  # whole records only: a kill never tears one
         with open(sink_stats) as f:
             sink_faults = json.load(f)
         clean = self.config(self.receiver.url, f"http://127.0.0.1:{ce_port}", http_port, f"{label}-clean.yml")
@@ -203,8 +209,11 @@ log: {{format: json}}
         self.assertEqual(self.checkpoint(), (last_day - dt.timedelta(days=1)).isoformat())
         result = self.verify(expected, label)
         result.update(kills=kills, services=services, killed_before_the_day_was_done=killed_mid_pull,
-                      journal=journal, sink_truncations=sink_faults["truncate"],
-                      duplicates_per_kill=round(result["duplicates"] / kills, 2))
+                      checkpoint_moves=checkpoint_moves, journal=journal,
+                      sink_truncations=sink_faults["truncate"],
+                      duplicates_per_kill=round(result["duplicates"] / kills, 2),
+                      # At most this many come from the kills (the rest: truncated answers).
+                      duplicates_beyond_truncations=max(0, result["duplicates"] - sink_faults["truncate"]))
         with open(ce_stats) as f:
             result["cost_explorer_faults"] = json.load(f)
         result["sink_faults"] = sink_faults

@@ -24,40 +24,8 @@ SERVICES = 40
 JOURNAL = "acks.journal"
 
 
-def read_journal(path):
-    """Reads the journal the way its format says (src/state/journal.hpp: header, then records of
-    length + CRC32C + payload, then preallocated zeros): ({(period day number, id hex)}, the
-    offset where the records end). Only a clean file is accepted here."""
-    with open(path, "rb") as f:
-        data = f.read()
-    assert data[:4] == b"SABJ" and struct.unpack("<I", data[4:8])[0] == 1, data[:8]
-    out, at = set(), 8
-    while at + 4 <= len(data):
-        length, crc = struct.unpack("<II", data[at:at + 8])
-        if length == 0:
-            break
-        payload = data[at + 8:at + 8 + length]
-        assert len(payload) == length and (length - 4) % 16 == 0, (at, length)
-        assert crc == crc32c(data[at:at + 4] + payload), at
-        period = struct.unpack("<i", payload[:4])[0]
-        for i in range(4, length, 16):
-            out.add((period, payload[i:i + 16].hex()))
-        at += 8 + length
-    assert not data[at:].strip(b"\0"), "only zeros after the records"
-    return out, at
-
-
 def journal_ids(path):
-    return read_journal(path)[0]
-
-
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
-    return crc ^ 0xFFFFFFFF
+    return e2e.read_journal(path)[0]
 
 
 def uuid_hex(event_id):
@@ -265,7 +233,7 @@ log: {{format: json}}
         expected = self.expected()
         cfg = self.config("binary", 1, 4)
         acked, held = self.kill_after_acks(cfg, 10, 4)
-        _, size = read_journal(self.journal)
+        _, size = e2e.read_journal(self.journal)
         # A crash in the middle of a write (a power loss: pages reach the disk in any order): a
         # record header promising more bytes than made it, where the next record goes.
         with open(self.journal, "r+b") as f:
