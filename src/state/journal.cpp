@@ -561,7 +561,7 @@ bool AckJournal::create() {
     return false;
   }
   const std::string header = journal_header();
-  std::memcpy(map, header.data(), header.size());
+  std::copy(header.begin(), header.end(), map);
   set_file(fd, map, kInitialCapacity);
   size_ = header.size();
   return true;
