@@ -1,6 +1,5 @@
 // Runtime's journal of acknowledgements (declared in runtime.hpp): opened when the state is held,
 // truncated when state.json moves on.
-#include "app/cli.hpp"
 #include "app/runtime.hpp"
 #include "common/log.hpp"
 
