@@ -104,7 +104,7 @@ asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& period
   start_delivery(executor, std::move(page), std::move(batch));
 }
 
-std::vector<events::Event> Pipeline::page_events(std::vector<common::CostPeriod>& periods,
+std::vector<events::Event> Pipeline::page_events(const std::vector<common::CostPeriod>& periods,
                                                  const PullRequest& request,
                                                  const state::State& state, PullOutcome& outcome,
                                                  InFlight& page) {

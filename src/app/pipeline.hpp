@@ -64,7 +64,7 @@ class Pipeline {
                                        const PullRequest& request, state::State& state,
                                        PullOutcome& outcome);
   // The steps of a page: its events (filtered), then their delivery.
-  std::vector<events::Event> page_events(std::vector<common::CostPeriod>& periods,
+  std::vector<events::Event> page_events(const std::vector<common::CostPeriod>& periods,
                                          const PullRequest& request, const state::State& state,
                                          PullOutcome& outcome, InFlight& page);
   std::vector<events::Event> period_events(const common::CostPeriod& period,
