@@ -16,14 +16,18 @@ from peers import nginx_sink
 NAME = "3 end to end"
 
 
-def run_ours(h, fake, sink, mode, days):
+def run_ours(h, fake, sink, mode, days, journal=True, done=None):
+    """One --once run; (seconds, peak RSS KiB, CE requests). `journal=False` sets SAB_JOURNAL=off
+    (the journal's baseline); `done` (a dict) receives the run's `done` log line."""
     cfg = h.service_config(f"e2e-{mode}.yml", sink.url, fake.url, mode)
     state = tempfile.mkdtemp(dir=h.tmp)
     with open(cfg, "a") as f:
         f.write(f"state_dir: {state}\n")
     last = START + dt.timedelta(days=days - 1)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "SAB_JOURNAL"}
     env["SAB_FAKE_NOW"] = f"{(last + dt.timedelta(days=2)).isoformat()}T03:00:00Z"
+    if not journal:
+        env["SAB_JOURNAL"] = "off"
     before = fake.stats()["requests"]
     seconds, rss, r = timed([h.binary, "--config", cfg, "--once", "--from", START.isoformat(),
                              "--to", last.isoformat()], env=env)
@@ -33,6 +37,8 @@ def run_ours(h, fake, sink, mode, days):
             rec = json.loads(line)
             if rec.get("msg") == "done":
                 delivered = rec.get("delivered")
+                if done is not None:
+                    done.update(rec, cpu_seconds=r.cpu_seconds)
     expected = days * h.size["services"] * h.size["accounts"]
     if delivered is None or int(delivered) != expected:
         raise RuntimeError(f"ours delivered {delivered} of {expected} events")

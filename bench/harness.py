@@ -61,9 +61,19 @@ def json_lines(cmd, **kwargs):
     return [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
 
 
+def cpu_seconds(time_v_output):
+    """User + system CPU seconds from /usr/bin/time -v's report."""
+    total = 0.0
+    for label in ("User time (seconds)", "System time (seconds)"):
+        m = re.search(re.escape(label) + r": ([\d.]+)", time_v_output)
+        total += float(m.group(1)) if m else 0.0
+    return total
+
+
 def timed(cmd, env=None, cwd=None):
     """Runs cmd under /usr/bin/time -v: (seconds by our clock, peak RSS in KiB, completed).
-    Without /usr/bin/time, the peak RSS comes from the same place, the child's rusage."""
+    Without /usr/bin/time, the peak RSS comes from the same place, the child's rusage (and
+    `completed.cpu_seconds` from it, as cpu_seconds() reads it from /usr/bin/time's report)."""
     if not os.path.exists("/usr/bin/time"):
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             started = time.perf_counter()
@@ -74,6 +84,7 @@ def timed(cmd, env=None, cwd=None):
             out.seek(0)
             err.seek(0)
             r = subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
+            r.cpu_seconds = usage.ru_utime + usage.ru_stime
         if r.returncode != 0:
             raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({r.returncode}): {r.stderr[-3000:]}")
         return seconds, usage.ru_maxrss, r
@@ -84,6 +95,7 @@ def timed(cmd, env=None, cwd=None):
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr)
     if r.returncode != 0 or not m:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({r.returncode}): {r.stderr[-3000:]}")
+    r.cpu_seconds = cpu_seconds(r.stderr)
     return seconds, int(m.group(1)), r
 
 

@@ -186,6 +186,15 @@ def markdown(h, machine, plotted):
                         "checkpoint (no pull), VmRSS from `/proc` after 1 s idle (before any pull, and "
                         "after its start-up pull of one day), the stripped binary, and the Cost "
                         "Explorer requests (each billed USD 0.01) of a catch-up, counted by the fake."),
+        "5 journal": ("5. Journal of acknowledgements",
+                      "Benchmark 3's run (`--once`, the same days and groups into nginx) in each "
+                      "delivery mode with the journal of acknowledgements (the default: one copy "
+                      "per answer into a mapped file, fdatasync by a commit thread at most every "
+                      "10 ms) and without it (`SAB_JOURNAL=off`, for this baseline only), in pairs of "
+                      "runs side by side (at least 9 pairs, which one goes first alternating): the "
+                      "ratio is the median of the pairs' ratios, since the load of a shared machine "
+                      "drifts by more than the journal costs. Records and fsyncs come from the run's "
+                      "`done` log line, CPU time from `/usr/bin/time -v`."),
     }
     for key, (title, text) in sections.items():
         figs = [f for f in h.figures if f.bench == key]

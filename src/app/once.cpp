@@ -32,6 +32,10 @@ bool take_state(const config::Config& config, const Options& options,
   return true;
 }
 
+std::int64_t journal_count(const prometheus::Counter& counter) {
+  return static_cast<std::int64_t>(counter.Value());
+}
+
 }  // namespace
 
 int run_once(const config::Config& config, const Options& options) {
@@ -50,6 +54,7 @@ int run_once(const config::Config& config, const Options& options) {
   std::optional<state::DirLock> lock;
   state::State state;
   if (!take_state(config, options, lock, state)) return 1;
+  if (lock) runtime->open_journal(state, true);
 
   // The checkpoint moves only when the selected days include the service's next day: from there
   // to the last settled day. Everything selected is emitted whole (no restatement filter).
@@ -83,6 +88,7 @@ int run_once(const config::Config& config, const Options& options) {
       if (!(state == before)) {
         try {
           state::save(config.state_dir, state);
+          runtime->state_saved(state);
         } catch (const state::StateError& e) {
           // The checkpoint on disk did not move: the days stay pending, and the exit code says so.
           outcome.state_saved = false;
@@ -107,6 +113,9 @@ int run_once(const config::Config& config, const Options& options) {
                      {"delivered", outcome.result.delivered},
                      {"dead_lettered", outcome.result.dead_lettered},
                      {"failed", outcome.result.failed},
+                     {"journalled", outcome.journalled},
+                     {"journal_records", journal_count(runtime->metrics().journal_records())},
+                     {"journal_fsyncs", journal_count(runtime->metrics().journal_fsyncs())},
                      {"state_saved", outcome.state_saved},
                      {"checkpoint", state.checkpoint ? format_date(*state.checkpoint) : ""}});
   return ok ? 0 : 1;

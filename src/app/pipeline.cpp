@@ -51,6 +51,7 @@ struct Pipeline::InFlight {
 asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::State& state) {
   PullOutcome outcome;
   gauge_touched_ = false;
+  skip_ = journalled_events();
   try {
     co_await fetch_(request.period.first, request.period.end_exclusive(),
                     [&](std::vector<common::CostPeriod>&& periods) -> asio::awaitable<void> {
@@ -70,6 +71,7 @@ asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::S
   co_await asio::this_coro::throw_if_cancelled(false);
   co_await settle_in_flight(state, outcome);
   co_await asio::this_coro::throw_if_cancelled(throw_if_cancelled);
+  skip_ = {};
   if (request.digest_from) state::prune_digests(state, *request.digest_from);
   if (gauge_touched_) {
     const std::size_t dropped =
@@ -85,55 +87,13 @@ asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::S
   co_return outcome;
 }
 
-// NOLINTNEXTLINE(readability-function-cognitive-complexity): to be split into steps
 asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& periods,
                                         const PullRequest& request, state::State& state,
                                         PullOutcome& outcome) {
   // No co_await inside a larger expression with temporaries: g++ 12 may destroy them twice.
   const auto executor = co_await asio::this_coro::executor;
   auto page = std::make_shared<InFlight>(executor);
-  std::vector<events::Event> batch;
-  for (auto& period : periods) {
-    const Day day = period.start;
-    if (day < request.period.first || day > request.period.last) {
-      log::warn("Cost Explorer answered a period outside the request; ignored",
-                {{"start", format_date(day)}});
-      continue;
-    }
-    outcome.seen_periods.insert(day);
-    update_cost_gauge(period);
-    auto events = events::make_events(period, config_.group_by, config_.granularity, now_());
-    const bool restated =
-        request.restate && day >= request.restate->first && day <= request.restate->last;
-    if (restated) {
-      // Only groups whose amounts changed (a new id) or that are new go out again.
-      const auto known_it = state.digests.find(day);
-      if (known_it != state.digests.end()) {
-        const auto& known = known_it->second;
-        std::erase_if(events, [&](const events::Event& e) {
-          auto it = known.find(state::group_key(e.subject));
-          const bool same = it != known.end() && it->second == e.id;
-          if (same) ++outcome.unchanged;
-          return same;
-        });
-      }
-    }
-    if (request.digest_from && day >= *request.digest_from) {
-      auto& digests =
-          page->digests.emplace_back(day, decltype(page->digests)::value_type::second_type{});
-      digests.second.reserve(events.size());
-      for (const auto& e : events)
-        digests.second.emplace_back(state::group_key(e.subject), e.id);
-    }
-    if (events.empty()) continue;
-    if (batch.empty()) {
-      batch = std::move(events);
-    } else {
-      batch.insert(batch.end(), std::make_move_iterator(events.begin()),
-                   std::make_move_iterator(events.end()));
-    }
-    page->day_ends.emplace_back(day, batch.size());
-  }
+  std::vector<events::Event> batch = page_events(periods, request, state, outcome, *page);
 
   // The parsed page is not needed any more: free it before waiting for the page in flight.
   periods.clear();
@@ -148,9 +108,92 @@ asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& period
     apply(*page, state, outcome);
     co_return;
   }
+  start_delivery(executor, std::move(page), std::move(batch));
+}
+
+std::vector<events::Event> Pipeline::page_events(const std::vector<common::CostPeriod>& periods,
+                                                 const PullRequest& request,
+                                                 const state::State& state, PullOutcome& outcome,
+                                                 InFlight& page) {
+  std::vector<events::Event> batch;
+  for (const auto& period : periods) {
+    const Day day = period.start;
+    if (day < request.period.first || day > request.period.last) {
+      log::warn("Cost Explorer answered a period outside the request; ignored",
+                {{"start", format_date(day)}});
+      continue;
+    }
+    outcome.seen_periods.insert(day);
+    update_cost_gauge(period);
+    auto events = period_events(period, request, state, outcome, page);
+    if (events.empty()) continue;
+    if (batch.empty()) {
+      batch = std::move(events);
+    } else {
+      batch.insert(batch.end(), std::make_move_iterator(events.begin()),
+                   std::make_move_iterator(events.end()));
+    }
+    page.day_ends.emplace_back(day, batch.size());
+  }
+  return batch;
+}
+
+std::vector<events::Event> Pipeline::period_events(const common::CostPeriod& period,
+                                                   const PullRequest& request,
+                                                   const state::State& state, PullOutcome& outcome,
+                                                   InFlight& page) {
+  const Day day = period.start;
+  auto events = events::make_events(period, config_.group_by, config_.granularity, now_());
+  const bool restated =
+      request.restate && day >= request.restate->first && day <= request.restate->last;
+  const auto known_it = restated ? state.digests.find(day) : state.digests.end();
+  if (known_it != state.digests.end()) {
+    // Only groups whose amounts changed (a new id) or that are new go out again.
+    const auto& known = known_it->second;
+    std::erase_if(events, [&](const events::Event& e) {
+      auto it = known.find(state::group_key(e.subject));
+      const bool same = it != known.end() && it->second == e.id;
+      if (same) ++outcome.unchanged;
+      return same;
+    });
+  }
+  if (request.digest_from && day >= *request.digest_from) {
+    // Every event of the day, journalled ones included: they were delivered too.
+    auto& digests =
+        page.digests.emplace_back(day, decltype(page.digests)::value_type::second_type{});
+    digests.second.reserve(events.size());
+    for (const auto& e : events)
+      digests.second.emplace_back(state::group_key(e.subject), e.id);
+  }
+  drop_journalled(events, day, outcome);
+  return events;
+}
+
+void Pipeline::drop_journalled(std::vector<events::Event>& events, Day day, PullOutcome& outcome) {
+  if (skip_.empty() || (skip_after_ && day <= *skip_after_)) return;
+  // Acknowledged before a restart (same id: same amounts): settled already, not sent again.
+  const std::size_t before = events.size();
+  std::erase_if(
+      events, [&](const events::Event& e) { return skip_.contains(day, state::id_digest(e.id)); });
+  const std::size_t skipped = before - events.size();
+  if (skipped == 0) return;
+  outcome.journalled += skipped;
+  metrics_.events_skipped("journalled").Increment(static_cast<double>(skipped));
+  log::debug("events acknowledged before a restart are not sent again",
+             {{"date", format_date(day)}, {"skipped", skipped}, {"to_send", events.size()}});
+}
+
+void Pipeline::start_delivery(const asio::any_io_executor& executor, std::shared_ptr<InFlight> page,
+                              std::vector<events::Event> batch) {
   asio::co_spawn(
       executor,
       [this, page, batch = std::move(batch)]() mutable -> asio::awaitable<void> {
+        // The sink reports settled events of this page as they come (journal_settled).
+        struct Delivering {
+          const InFlight*& slot;
+          ~Delivering() { slot = nullptr; }
+        } delivering{delivering_};
+        delivering_ = page.get();
         page->result = co_await sink_.deliver(std::move(batch));
       },
       [this, page](const std::exception_ptr& e) {
@@ -162,6 +205,49 @@ asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& period
         page->signal.cancel();
       });
   in_flight_ = std::move(page);
+}
+
+state::SkipSet Pipeline::journalled_events() const {
+  if (journal_ == nullptr) return {};
+  try {
+    // The journal as it is now: what earlier runs (or failed pulls) already settled.
+    return state::SkipSet(journal_->read());
+  } catch (const state::StateError& e) {
+    // Without it, events acknowledged before are sent again (same ids): duplicates, no loss.
+    log::error("cannot read the journal; its events will be sent again", {{"error", e.what()}});
+    return {};
+  }
+}
+
+void Pipeline::use_journal(state::AckJournal* journal, std::optional<Day> skip_after) {
+  journal_ = journal;
+  skip_after_ = skip_after;
+  if (journal_ == nullptr) {
+    sink_.on_settled({});
+    return;
+  }
+  sink_.on_settled([this](std::size_t first, std::span<const events::Event> events) {
+    journal_settled(first, events);
+  });
+}
+
+void Pipeline::journal_settled(std::size_t first, std::span<const events::Event> events) {
+  if (journal_ == nullptr || delivering_ == nullptr) return;
+  const auto& ends = delivering_->day_ends;
+  // The day of event `first`: the first run of the page that ends after it.
+  auto day = std::upper_bound(ends.begin(), ends.end(), first,
+                              [](std::size_t i, const auto& end) { return i < end.second; });
+  acks_.clear();
+  for (std::size_t i = 0; i < events.size() && day != ends.end(); ++i) {
+    while (day != ends.end() && first + i >= day->second)
+      ++day;
+    if (day != ends.end() && journal_->wanted(day->first)) {
+      acks_.add(day->first, state::id_digest(events[i].id));
+    }
+  }
+  // One write per answer, before its worker sends anything else: a crash re-sends only what
+  // was in flight (durable against a power loss after the next group commit).
+  journal_->append(acks_);
 }
 
 asio::awaitable<void> Pipeline::settle_in_flight(state::State& state, PullOutcome& outcome) {

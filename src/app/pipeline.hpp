@@ -17,6 +17,7 @@
 #include "delivery/sink.hpp"
 #include "metrics/metrics.hpp"
 #include "schedule/schedule.hpp"
+#include "state/journal.hpp"
 #include "state/state.hpp"
 
 namespace sab::app {
@@ -47,6 +48,7 @@ struct PullOutcome {
   // event was settled (delivered or dead-lettered) and the state that moved was saved. --once
   // adds its own: a dead letter fails the run, since someone is watching it.
   bool succeeded() const { return fetched && result.settled() && state_saved; }
+  std::size_t journalled = 0;  // events not sent: acknowledged before a restart (the journal)
 };
 
 class Pipeline {
@@ -59,11 +61,30 @@ class Pipeline {
   // awaiting coroutine ends the fetch (outcome.cancelled); the page in flight is still settled.
   boost::asio::awaitable<PullOutcome> pull(const PullRequest& request, state::State& state);
 
+  // The journal of acknowledgements (none: dry runs, tests): each pull skips the events it
+  // holds (of periods after `skip_after` only, when set: --once re-sends delivered days whole),
+  // and every event the sink settles is appended to it as its answer arrives.
+  void use_journal(state::AckJournal* journal, std::optional<Day> skip_after = std::nullopt);
+
  private:
+  struct InFlight;
   boost::asio::awaitable<void> on_page(std::vector<common::CostPeriod>&& periods,
                                        const PullRequest& request, state::State& state,
                                        PullOutcome& outcome);
-  struct InFlight;
+  // The steps of a page: its events (filtered), then their delivery.
+  std::vector<events::Event> page_events(const std::vector<common::CostPeriod>& periods,
+                                         const PullRequest& request, const state::State& state,
+                                         PullOutcome& outcome, InFlight& page);
+  std::vector<events::Event> period_events(const common::CostPeriod& period,
+                                           const PullRequest& request, const state::State& state,
+                                           PullOutcome& outcome, InFlight& page);
+  void start_delivery(const boost::asio::any_io_executor& executor, std::shared_ptr<InFlight> page,
+                      std::vector<events::Event> batch);
+  state::SkipSet journalled_events() const;
+  // Drops the events the journal holds; counts them.
+  void drop_journalled(std::vector<events::Event>& events, Day day, PullOutcome& outcome);
+  // The sink settled events [first, first + events.size()) of the page being delivered.
+  void journal_settled(std::size_t first, std::span<const events::Event> events);
   // Waits for the page in flight, if any, and settles it into `outcome` and the digests.
   boost::asio::awaitable<void> settle_in_flight(state::State& state, PullOutcome& outcome);
   void apply(InFlight& page, state::State& state, PullOutcome& outcome);
@@ -81,6 +102,11 @@ class Pipeline {
   std::vector<metrics::Metrics::CostSample> gauge_samples_;
   std::size_t gauge_dropped_ = 0;  // samples of gauge_day_ already trimmed away
   std::shared_ptr<InFlight> in_flight_;
+  state::AckJournal* journal_ = nullptr;
+  std::optional<Day> skip_after_;
+  state::SkipSet skip_;                   // this pull's: the journal as it was when the pull began
+  const InFlight* delivering_ = nullptr;  // the page whose deliver() call is running
+  state::RecordBuilder acks_;             // reused for every answer
 };
 
 // Pure: the checkpoint after a pull of `fresh` days. It moves to the end of the longest run of

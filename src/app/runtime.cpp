@@ -116,6 +116,7 @@ asio::awaitable<PullOutcome> Runtime::pull_and_checkpoint(const schedule::PullPl
   if (persist && !(next == state)) {
     try {
       state::save(config_.state_dir, next);
+      state_saved(next);
     } catch (const state::StateError& e) {
       // The days stay pending: they are pulled and delivered again (same ids) next time.
       saved = false;
@@ -149,6 +150,7 @@ asio::awaitable<PullOutcome> Runtime::pull_and_checkpoint(const schedule::PullPl
     log::info("pull done", {{"delivered", outcome.result.delivered},
                             {"dead_lettered", outcome.result.dead_lettered},
                             {"unchanged", outcome.unchanged},
+                            {"journalled", outcome.journalled},
                             {"checkpoint", state.checkpoint ? format_date(*state.checkpoint) : ""},
                             {"seconds", seconds}});
   } else {

@@ -20,6 +20,7 @@
 #include "config/config.hpp"
 #include "delivery/sink.hpp"
 #include "metrics/metrics.hpp"
+#include "state/journal.hpp"
 #include "state/state.hpp"
 
 namespace sab::app {
@@ -51,6 +52,15 @@ class Runtime {
   // together and waits for them (common::TaskGroup).
   common::TaskGroup& tasks() { return tasks_; }
 
+  // The journal of acknowledgements (app/journal.cpp), opened once the state is held (its lock):
+  // the pipeline skips the events it holds and appends those the sink settles. `once`: only
+  // periods after the checkpoint are skipped (--once re-sends delivered days whole). Never for a
+  // dry run. Never fails the run: a journal that cannot be used is logged, and only what a crash
+  // would re-send grows. SAB_JOURNAL=off leaves it out (the benchmarks' baseline only).
+  void open_journal(const state::State& state, bool once);
+  // state.json was saved: the journal keeps only the periods after its checkpoint.
+  void state_saved(const state::State& state);
+
   // Runs `task` (a Cost Explorer fetch, a credential load) as a child of the awaiting coroutine,
   // bound to its cancellation: cancelling the group ends whatever the child awaits at once (a
   // request, a retry wait, an STS call); it then throws operation_aborted. The child throws once
@@ -77,6 +87,7 @@ class Runtime {
   std::unique_ptr<aws::CostExplorerClient> ce_;
   std::unique_ptr<delivery::EventSink> sink_;
   std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<state::AckJournal> journal_;
 };
 
 template <class T>

@@ -145,6 +145,7 @@ int run_service(const config::Config& config, const Options& options) {
     log::error("cannot use the state", {{"error", e.what()}});
     return 1;
   }
+  if (lock) runtime->open_journal(state, false);
   if (state.checkpoint) {
     metrics.checkpoint().Set(static_cast<double>(
         std::chrono::duration_cast<std::chrono::seconds>(state.checkpoint->time_since_epoch())

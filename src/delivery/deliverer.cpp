@@ -145,9 +145,11 @@ void Deliverer::settle(Run& run, std::size_t begin, std::size_t count, Outcome o
   switch (outcome) {
     case Outcome::delivered:
       run.result.delivered += count;
+      report_settled(begin, std::span(run.batch).subspan(begin, count));
       break;
     case Outcome::dead_lettered:
       run.result.dead_lettered += count;
+      report_settled(begin, std::span(run.batch).subspan(begin, count));
       break;
     case Outcome::failed:
       run.result.failed += count;

@@ -5,6 +5,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <cstddef>
+#include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,22 @@ class EventSink {
   // Stops retrying: waits between attempts end at once and no new attempt starts; requests in
   // flight finish (bounded by their timeout). Unsettled events are reported failed. Thread-safe.
   virtual void stop() {}
+
+  // Events settled for good: acknowledged with a 2xx, or written to the dead-letter file. Called
+  // once per request as its answer arrives, before that request's worker sends anything else,
+  // with `first` = the index of events.front() in the deliver() call's batch. The journal of
+  // acknowledgements hooks in here (SPEC §4: a restart re-sends only what was in flight).
+  using SettledObserver =
+      std::function<void(std::size_t first, std::span<const events::Event> events)>;
+  void on_settled(SettledObserver observer) { settled_ = std::move(observer); }
+
+ protected:
+  void report_settled(std::size_t first, std::span<const events::Event> events) const {
+    if (settled_) settled_(first, events);
+  }
+
+ private:
+  SettledObserver settled_;
 };
 
 }  // namespace sab::delivery

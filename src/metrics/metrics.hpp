@@ -27,6 +27,8 @@ inline constexpr std::string_view kAttemptResults[] = {"success",          "retr
                                                        "permanent_status", "transport_error",
                                                        "redirected",       "misconfigured"};
 inline constexpr std::string_view kCredentialResults[] = {"success", "failure"};
+// Why events of a pull were not sent: "journalled" = acknowledged before a restart (the journal).
+inline constexpr std::string_view kSkipReasons[] = {"journalled"};
 
 // Every metric of the service, under one prefix. Families are owned by the registry.
 class Metrics {
@@ -52,6 +54,11 @@ class Metrics {
   // A spawned coroutine that ended with an exception; `task` is a fixed name per coroutine kind.
   prometheus::Counter& task_failures(std::string_view task);
   prometheus::Counter& http_requests(std::string_view path);
+  prometheus::Counter& events_skipped(std::string_view reason);
+  // The acknowledgement journal: records appended, group commits (fdatasync) and their duration.
+  prometheus::Counter& journal_records() { return *journal_records_; }
+  prometheus::Counter& journal_fsyncs() { return *journal_fsyncs_; }
+  prometheus::Histogram& journal_fsync_duration() { return *journal_fsync_duration_; }
 
   // The cost gauge: one family whose labels are the group-by label names plus metric and unit.
   // Replaces every series with the given values (the last pull's costs).
@@ -81,6 +88,10 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* credentials_;
   prometheus::Family<prometheus::Counter>* task_failures_;
   prometheus::Family<prometheus::Counter>* http_requests_;
+  prometheus::Family<prometheus::Counter>* skipped_;
+  prometheus::Counter* journal_records_;
+  prometheus::Counter* journal_fsyncs_;
+  prometheus::Histogram* journal_fsync_duration_;
   prometheus::Family<prometheus::Gauge>* cost_ = nullptr;
   prometheus::Family<prometheus::Gauge>* account_info_;
   std::map<std::string, std::pair<std::string, prometheus::Gauge*>, std::less<>> account_names_;
@@ -91,7 +102,7 @@ class Metrics {
   prometheus::Gauge* checkpoint_;
   prometheus::Gauge* ready_;
   std::map<std::string, prometheus::Counter*, std::less<>> pulls_by_, ce_by_, events_by_,
-      attempts_by_, credentials_by_, task_failures_by_, http_by_;
+      attempts_by_, credentials_by_, task_failures_by_, http_by_, skipped_by_;
 };
 
 // Keeps the `limit` samples with the largest amounts (ties by input order), in input order, so

@@ -8,9 +8,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
 
 #include "app/cli.hpp"
 #include "support/run_coroutine.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace sab;
 using app::Day;
@@ -375,4 +377,153 @@ TEST_CASE("pipeline: the cost gauge is trimmed page by page and keeps the larges
   CHECK(text.find("service=\"S6500\",unit=\"USD\"} 800") != std::string::npos);
   CHECK(text.find("service=\"S11999\",unit=\"USD\"} 700") != std::string::npos);
   CHECK(text.find("service=\"S18\"") == std::string::npos);
+}
+
+namespace {
+
+// A sink that acknowledges one request per event (binary mode's shape) and reports each one
+// as settled, as the Deliverer does; `refuse` fails events, `dead_letter` dead-letters them.
+struct AckingSink : delivery::EventSink {
+  std::vector<std::string> received;  // subjects
+  std::set<std::string> refuse;
+  std::set<std::string> dead_letter;
+  asio::awaitable<delivery::DeliveryResult> deliver(std::vector<events::Event> batch) override {
+    delivery::DeliveryResult r;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto& e = batch[i];
+      if (refuse.contains(e.subject)) {
+        ++r.failed;
+        r.failed_at.push_back(i);
+        continue;
+      }
+      received.push_back(e.subject);
+      if (dead_letter.contains(e.subject)) {
+        ++r.dead_lettered;
+      } else {
+        ++r.delivered;
+      }
+      report_settled(i, std::span(batch).subspan(i, 1));
+    }
+    co_return r;
+  }
+};
+
+// A fresh directory for the journal, removed with it.
+struct JournalDir {
+  test::TempDir dir{"pipeline-journal"};
+  const std::filesystem::path& path = dir.path();
+};
+
+app::PullOutcome pull_journalled(AckingSink& sink, state::AckJournal& journal,
+                                 const std::vector<std::vector<common::CostPeriod>>& pages,
+                                 const app::PullRequest& req, state::State& state,
+                                 metrics::Metrics& metrics,
+                                 std::optional<Day> skip_after = std::nullopt) {
+  config::Config config;
+  config.metrics = {"UnblendedCost"};
+  app::FetchFn fetch = [&pages](Day, Day, app::PageHandler handler) -> asio::awaitable<void> {
+    for (auto page : pages)
+      co_await handler(std::move(page));
+  };
+  app::Pipeline pipeline(config, fetch, sink, metrics,
+                         [] { return std::chrono::system_clock::time_point{}; });
+  pipeline.use_journal(&journal, skip_after);
+  asio::io_context io;
+  return test::run_coroutine(io, pipeline.pull(req, state));
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: settled events are journalled; a restart sends only the others") {
+  JournalDir dir;
+  metrics::Metrics metrics;
+  state::State state;
+  const std::vector<std::vector<common::CostPeriod>> pages = {
+      {period("2024-01-12", {{"A", "1"}, {"B", "1"}}), period("2024-01-13", {{"C", "1"}})},
+      {period("2024-01-13", {{"D", "1"}, {"E", "1"}})}};
+  const auto req = request("2024-01-12", "2024-01-13");
+  {
+    state::AckJournal journal(dir.path);
+    journal.open(std::nullopt, std::nullopt);
+    AckingSink sink;
+    sink.refuse = {"2024-01-13/D"};       // not settled: sent again
+    sink.dead_letter = {"2024-01-12/B"};  // settled: never sent again
+    const auto outcome = pull_journalled(sink, journal, pages, req, state, metrics);
+    CHECK(sink.received.size() == 4);
+    CHECK(outcome.failed_periods == std::set<Day>{ymd("2024-01-13")});
+    const auto records = journal.read();
+    std::size_t ids = 0;
+    for (const auto& r : records)
+      ids += r.ids.size();
+    CHECK(ids == 4);
+  }
+  // A new process: the journal as it was left.
+  state::AckJournal journal(dir.path);
+  journal.open(std::nullopt, std::nullopt);
+  AckingSink sink;
+  const auto outcome = pull_journalled(sink, journal, pages, req, state, metrics);
+  CHECK(sink.received == std::vector<std::string>{"2024-01-13/D"});
+  CHECK(outcome.journalled == 4);
+  CHECK(outcome.result.delivered == 1);
+  CHECK(outcome.failed_periods.empty());  // skipped events count as settled
+  CHECK(metrics.serialize().find(
+            "aws_billing_source_events_skipped_total{reason=\"journalled\"} 4") !=
+        std::string::npos);
+}
+
+TEST_CASE("pipeline: --once re-sends days up to the checkpoint whole, journal or not") {
+  JournalDir dir;
+  metrics::Metrics metrics;
+  state::State state;
+  const std::vector<std::vector<common::CostPeriod>> pages = {
+      {period("2024-01-12", {{"A", "1"}}), period("2024-01-13", {{"B", "1"}})}};
+  const auto req = request("2024-01-12", "2024-01-13");
+  state::AckJournal journal(dir.path);
+  journal.open(std::nullopt, std::nullopt);
+  AckingSink first;
+  pull_journalled(first, journal, pages, req, state, metrics);
+  AckingSink again;
+  const auto outcome =
+      pull_journalled(again, journal, pages, req, state, metrics, ymd("2024-01-12"));
+  CHECK(again.received == std::vector<std::string>{"2024-01-12/A"});
+  CHECK(outcome.journalled == 1);
+}
+
+TEST_CASE("pipeline: a restated change journalled before a crash is not sent again") {
+  JournalDir dir;
+  metrics::Metrics metrics;
+  state::State state;
+  app::PullRequest first = request("2024-01-13", "2024-01-13");
+  first.digest_from = ymd("2024-01-13");
+  state::AckJournal journal(dir.path);
+  journal.open(std::nullopt, std::nullopt);
+  AckingSink sink;
+  pull_journalled(sink, journal, {{period("2024-01-13", {{"A", "1"}, {"B", "1"}})}}, first, state,
+                  metrics);
+  // state.json saved with checkpoint 01-13: the journal goes.
+  journal.retain(ymd("2024-01-13"));
+  CHECK(journal.read().empty());
+  // B is restated (a new id) and delivered, then the process dies before saving the digests.
+  app::PullRequest restate = first;
+  restate.restate = schedule::DayRange{ymd("2024-01-13"), ymd("2024-01-13")};
+  const std::vector<std::vector<common::CostPeriod>> changed = {
+      {period("2024-01-13", {{"A", "1"}, {"B", "2"}})}};
+  state::State unsaved = state;
+  {
+    state::AckJournal before(dir.path);
+    before.open(ymd("2024-01-13"), ymd("2024-01-13"));
+    AckingSink s;
+    pull_journalled(s, before, changed, restate, unsaved, metrics);
+    CHECK(s.received == std::vector<std::string>{"2024-01-13/B"});
+  }
+  // The restart (restatement window from 01-13): the journal still names B's new id.
+  state::AckJournal after(dir.path);
+  after.open(ymd("2024-01-13"), ymd("2024-01-13"));
+  AckingSink s;
+  const auto outcome = pull_journalled(s, after, changed, restate, state, metrics);
+  CHECK(s.received.empty());
+  CHECK(outcome.unchanged == 1);
+  CHECK(outcome.journalled == 1);
+  // B's new id is in the digests now (what state.json will hold).
+  CHECK(state.digests[ymd("2024-01-13")].size() == 2);
 }

@@ -283,7 +283,8 @@ class FullDisk(ServiceTestCase):
         return True
 
     def build_shim(self, state_dir):
-        """Else an LD_PRELOAD shim whose write()/pwrite() fail with ENOSPC under state_dir."""
+        """Else an LD_PRELOAD shim whose write()/pwrite()/posix_fallocate() fail with ENOSPC under
+        state_dir (the journal of acknowledgements reserves its space with posix_fallocate)."""
         cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
         require(cc, "a C compiler (cc) to build the ENOSPC shim")
         source = os.path.join(self.tmp, "enospc.c")
@@ -344,6 +345,7 @@ class FullDisk(ServiceTestCase):
         self.assertIn("state not saved", reason)
         self.assertEqual(len(sink.subjects), len(SERVICES), "delivered, but the day stays pending")
         self.assertFalse(os.path.exists(os.path.join(state_dir, "state.json.tmp")), "no temp file left")
+        self.assert_not_journalled(case)
         case.stop()
 
         # Space again: the day is pulled and delivered again (same ids) and the checkpoint moves.
@@ -359,6 +361,14 @@ class FullDisk(ServiceTestCase):
             "error": failed[-1]["error"].replace(state_dir, "<state_dir>"),
             "readyz": reason.strip().replace(state_dir, "<state_dir>")}),
               flush=True)
+
+    def assert_not_journalled(self, case):
+        """The journal of acknowledgements cannot be written either: logged once, the run goes on,
+        and the acknowledgements are not journalled (so the next run sends the day again)."""
+        errors = [r for r in case.log_records() if r.get("msg", "").startswith("acknowledgements not journalled")]
+        self.assertEqual(len(errors), 1, "the journal's failure is logged once")
+        self.assertIn("No space left on device", errors[0]["error"])
+        self.assertFalse(os.path.exists(os.path.join(case.state_dir, "acks.journal")))
 
     def run_once(self, case, env):
         environment = dict(aws_env("AKIABADINPUTTEST0001", "bad-input-secret-0001"), SAB_FAKE_NOW=NOW)
@@ -385,6 +395,7 @@ class FullDisk(ServiceTestCase):
         self.assertEqual(done[-1]["delivered"], len(SERVICES))
         self.assertIs(done[-1]["state_saved"], False)
         self.assertEqual(done[-1]["checkpoint"], CHECKPOINT, "the summary names the checkpoint on disk")
+        self.assert_not_journalled(case)
 
         # Space again: the same day is delivered again, saved, and the exit code is 0.
         if filler:
@@ -534,6 +545,17 @@ ssize_t pwrite(int fd, const void* buf, size_t count, off_t offset) {
     return -1;
   }
   return real(fd, buf, count, offset);
+}
+
+int posix_fallocate(int fd, off_t offset, off_t len) {
+  static int (*real)(int, off_t, off_t);
+  if (!real) real = (int (*)(int, off_t, off_t))dlsym(RTLD_NEXT, "posix_fallocate");
+  if (len > 0 && under_dir(fd)) return ENOSPC;
+  return real(fd, offset, len);
+}
+
+int posix_fallocate64(int fd, off_t offset, off_t len) {
+  return posix_fallocate(fd, offset, len);
 }
 """
 

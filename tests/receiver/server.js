@@ -8,7 +8,11 @@
 //        prints {"port": N} on stdout once listening on 127.0.0.1 (HTTPS with --tls-cert)
 //   POST /control {"reset": true} | {"fail": n, "status": 503, "retryAfter": "1"}
 //        the next n event requests are answered with `status` (not recorded)
-//   GET /events   {"events": [...], "errors": [...], "requests": n, "failed": n}
+//   POST /control {"holdAfter": n}
+//        after n more accepted event requests, every further one is held: read, parsed and
+//        recorded in `held` (not in `events`), never answered (a crash test's requests in flight);
+//        {"holdAfter": null} or reset ends holding (held requests stay unanswered)
+//   GET /events   {"events": [...], "errors": [...], "requests": n, "failed": n, "held": [...]}
 //   POST <any other path>: an event request; 202 when accepted, 400 with the reason otherwise
 //
 // Binary-mode header values are percent-decoded here (HTTP binding v1.0.2 §3.1.3.2) since the SDK
@@ -28,6 +32,9 @@ let failed = 0;
 let failNext = 0;
 let failStatus = 503;
 let failRetryAfter = null;
+let holdAfter = null;
+let held = [];
+const heldResponses = [];
 
 const REQUIRED = ["specversion", "id", "source", "type", "time"];
 
@@ -86,13 +93,13 @@ function rawTimes(mode, headers, body) {
   return (mode === "batch" ? parsed : [parsed]).map((o) => o.time);
 }
 
-function record(mode, event, rawTime) {
+function record(mode, event, rawTime, into) {
   const s = (v) => (mode === "binary" && typeof v === "string" ? percentDecode(v) : v);
   let estimated = event.estimated;
   if (typeof estimated === "string") estimated = estimated === "true";
   if (Date.parse(rawTime) !== Date.parse(event.time))
     throw new Error("time changed by the SDK: " + rawTime + " vs " + event.time);
-  events.push({
+  into.push({
     mode,
     specversion: event.specversion,
     id: s(event.id),
@@ -125,7 +132,7 @@ function handler(req, res) {
     const body = Buffer.concat(chunks).toString("utf8");
     try {
       if (req.method === "GET" && req.url === "/events") {
-        return reply(res, 200, { events, errors, requests, failed });
+        return reply(res, 200, { events, errors, requests, failed, held });
       }
       if (req.method === "POST" && req.url === "/control") {
         const c = JSON.parse(body || "{}");
@@ -135,7 +142,10 @@ function handler(req, res) {
           requests = 0;
           failed = 0;
           failNext = 0;
+          holdAfter = null;
+          held = [];
         }
+        if ("holdAfter" in c) holdAfter = c.holdAfter;
         if (typeof c.fail === "number") {
           failNext = c.fail;
           failStatus = c.status || 503;
@@ -158,7 +168,13 @@ function handler(req, res) {
       const list = Array.isArray(parsed) ? parsed : [parsed];
       if (list.length !== times.length) throw new Error("SDK returned a different event count");
       list.forEach((e) => e.validate());
-      list.forEach((e, i) => record(mode, e, times[i]));
+      if (holdAfter !== null && holdAfter <= 0) {
+        list.forEach((e, i) => record(mode, e, times[i], held));
+        heldResponses.push(res);  // never answered: the client's request stays in flight
+        return undefined;
+      }
+      if (holdAfter !== null) holdAfter--;
+      list.forEach((e, i) => record(mode, e, times[i], events));
       return reply(res, 202, { accepted: list.length });
     } catch (err) {
       errors.push(String(err && err.message ? err.message : err));
