@@ -1,0 +1,147 @@
+#include "events/decimal.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace sab::events {
+namespace {
+
+constexpr long kMaxExponent = 4096;
+
+struct Parsed {
+  bool negative = false;
+  std::string digits;  // without leading zeros, "0" for zero
+  std::size_t scale = 0;
+};
+
+void strip_leading_zeros(std::string& digits) {
+  const auto first = digits.find_first_not_of('0');
+  digits.erase(0, first == std::string::npos ? digits.size() - 1 : first);
+  if (digits.empty()) digits = "0";
+}
+
+// The exponent part after 'e'/'E', if any; false when malformed or out of range.
+bool parse_exponent(std::string_view text, long& exponent) {
+  if (text.empty()) return true;
+  if (text.front() != 'e' && text.front() != 'E') return false;
+  text.remove_prefix(1);
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), exponent);
+  return ec == std::errc{} && ptr == text.data() + text.size() && exponent >= -kMaxExponent &&
+         exponent <= kMaxExponent;
+}
+
+std::optional<Parsed> parse(std::string_view text) {
+  Parsed out;
+  if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
+    out.negative = text.front() == '-';
+    text.remove_prefix(1);
+  }
+  const auto int_end = std::min(text.find_first_not_of("0123456789"), text.size());
+  std::string_view integer = text.substr(0, int_end);
+  std::string_view fraction;
+  text.remove_prefix(int_end);
+  if (!text.empty() && text.front() == '.') {
+    text.remove_prefix(1);
+    const auto frac_end = std::min(text.find_first_not_of("0123456789"), text.size());
+    fraction = text.substr(0, frac_end);
+    text.remove_prefix(frac_end);
+  }
+  long exponent = 0;
+  if ((integer.empty() && fraction.empty()) || !parse_exponent(text, exponent)) return std::nullopt;
+  out.digits = std::string(integer) + std::string(fraction);
+  long scale = static_cast<long>(fraction.size()) - exponent;
+  if (scale < 0) {
+    out.digits.append(static_cast<std::size_t>(-scale), '0');
+    scale = 0;
+  }
+  out.scale = static_cast<std::size_t>(scale);
+  strip_leading_zeros(out.digits);
+  if (out.digits == "0") out.negative = false;
+  return out;
+}
+
+// Magnitudes with the same scale: compare, add, subtract (a >= b).
+int compare(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
+  return a.compare(b) < 0 ? -1 : (a == b ? 0 : 1);
+}
+
+std::string add_magnitudes(const std::string& a, const std::string& b) {
+  std::string out;
+  out.reserve(std::max(a.size(), b.size()) + 1);
+  int carry = 0;
+  for (std::size_t i = 0; i < std::max(a.size(), b.size()) || carry != 0; ++i) {
+    int d = carry;
+    if (i < a.size()) d += a[a.size() - 1 - i] - '0';
+    if (i < b.size()) d += b[b.size() - 1 - i] - '0';
+    out.push_back(static_cast<char>('0' + d % 10));
+    carry = d / 10;
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::string subtract_magnitudes(const std::string& a, const std::string& b) {
+  std::string out;
+  out.reserve(a.size());
+  int borrow = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    int d = (a[a.size() - 1 - i] - '0') - borrow - (i < b.size() ? b[b.size() - 1 - i] - '0' : 0);
+    borrow = d < 0 ? 1 : 0;
+    out.push_back(static_cast<char>('0' + (d + 10) % 10));
+  }
+  std::reverse(out.begin(), out.end());
+  strip_leading_zeros(out);
+  return out;
+}
+
+std::string plain(bool negative, std::string digits, std::size_t scale) {
+  // Trailing fractional zeros say nothing about the amount.
+  while (scale > 0 && digits.size() > 1 && digits.back() == '0') {
+    digits.pop_back();
+    --scale;
+  }
+  if (scale > 0 && digits == "0") scale = 0;
+  if (digits.size() <= scale) digits.insert(0, scale - digits.size() + 1, '0');
+  std::string out = negative && digits != "0" ? "-" : "";
+  out += digits.substr(0, digits.size() - scale);
+  if (scale > 0) out += "." + digits.substr(digits.size() - scale);
+  return out;
+}
+
+}  // namespace
+
+bool DecimalSum::add(std::string_view text) {
+  auto p = parse(text);
+  if (!p) return false;
+  // The same scale on both sides: the smaller one gets zeros.
+  if (p->scale < scale_) {
+    if (p->digits != "0") p->digits.append(scale_ - p->scale, '0');
+  } else if (p->scale > scale_) {
+    if (digits_ != "0") digits_.append(p->scale - scale_, '0');
+    scale_ = p->scale;
+  }
+  if (negative_ == p->negative) {
+    digits_ = add_magnitudes(digits_, p->digits);
+  } else if (compare(digits_, p->digits) >= 0) {
+    digits_ = subtract_magnitudes(digits_, p->digits);
+  } else {
+    digits_ = subtract_magnitudes(p->digits, digits_);
+    negative_ = p->negative;
+  }
+  if (digits_ == "0") negative_ = false;
+  return true;
+}
+
+std::string DecimalSum::str() const {
+  return plain(negative_, digits_, scale_);
+}
+
+std::optional<std::string> normalize_decimal(std::string_view text) {
+  DecimalSum sum;
+  if (!sum.add(text)) return std::nullopt;
+  return sum.str();
+}
+
+}  // namespace sab::events
