@@ -160,6 +160,17 @@ std::chrono::milliseconds remaining(Clock::time_point deadline) {
                        "timed out during " + std::string(step) + " with " + origin.host_header);
 }
 
+// The proxy wants other credentials: one message for a refused CONNECT and a refused request.
+[[noreturn]] void throw_proxy_auth(const std::string& what, const ProxyEndpoint& proxy,
+                                   unsigned status) {
+  throw TransportError(TransportErrorKind::proxy_auth,
+                       what + ": proxy authentication required (HTTP " + std::to_string(status) +
+                           "); " +
+                           (proxy.authorization.empty()
+                                ? "give user:password in the proxy URL"
+                                : "the proxy refused the user and password of the proxy URL"));
+}
+
 [[noreturn]] void throw_aborted() {
   throw boost::system::system_error(asio::error::operation_aborted);
 }
@@ -459,13 +470,7 @@ asio::awaitable<void> HttpClient::Impl::tunnel(const Url& origin, const ProxyEnd
   close();
   const std::string tunnel = "CONNECT " + origin.host + ":" + origin.port + " through " + where;
   // Only the proxy answers a CONNECT: some (tinyproxy) say 401 for wrong credentials.
-  if (status == 407 || status == 401) {
-    throw TransportError(TransportErrorKind::proxy_auth,
-                         tunnel + ": proxy authentication required (HTTP 407); " +
-                             (proxy.authorization.empty()
-                                  ? "give user:password in the proxy URL"
-                                  : "the proxy refused the user and password of the proxy URL"));
-  }
+  if (status == 407 || status == 401) throw_proxy_auth(tunnel, proxy, status);
   throw TransportError(TransportErrorKind::proxy, tunnel + " refused: HTTP " +
                                                       std::to_string(status) + " " +
                                                       std::string(parser.get().reason()));
@@ -519,13 +524,9 @@ asio::awaitable<Response> HttpClient::send_prepared(std::string_view head, std::
       if (proxy_ && !origin_.tls && x.response.result_int() == 407) {
         // The proxy's answer, not the origin's: the same error as a refused CONNECT.
         d.close();
-        throw TransportError(
-            TransportErrorKind::proxy_auth,
-            "request to " + origin_.host_header + " through proxy " + proxy_->url.host_header +
-                ": proxy authentication required (HTTP 407); " +
-                (proxy_->authorization.empty()
-                     ? "give user:password in the proxy URL"
-                     : "the proxy refused the user and password of the proxy URL"));
+        throw_proxy_auth(
+            "request to " + origin_.host_header + " through proxy " + proxy_->url.host_header,
+            *proxy_, 407);
       }
       co_return std::move(x.response);
     }
