@@ -162,8 +162,12 @@ def check_stream(test, events):
         if is_summary(e):
             groups = latest.get(e["subject"], {})
             test.assertEqual(summary_problems(e, groups), [],
-                             f"summary #{n} of {e['subject']} (mode {e['mode']}) does not match the "
+                             f"summary #{n} of {e['subject']} (mode {e.get('mode')}) does not match the "
                              f"{len(groups)} group events before it")
+            # Sent once they were acknowledged: never in the same request (a batch) as one of them.
+            test.assertEqual([s for s, g in groups.items() if e.get("request") is not None
+                              and g.get("request") == e["request"]], [],
+                             f"summary #{n} of {e['subject']} came in one request with its groups")
             last_summary[e["subject"]] = (n, e)
         else:
             test.assertEqual(e["source"], "cloud.aws.billing")
@@ -245,9 +249,12 @@ log: {{format: json, level: debug}}
         return out
 
     def received(self):
+        """The events the receiver holds, in arrival order, each with the number of the request
+        that carried it ("request")."""
         got = self.receiver.received()
         self.assertEqual(got["errors"], [], "the receiver refused events")
-        return got["events"]
+        self.assertEqual(len(got["eventRequests"]), len(got["events"]))
+        return [dict(e, request=n) for e, n in zip(got["events"], got["eventRequests"])]
 
     def run_day(self, cfg, day, timeout=60, env=None):
         """One run of the service 'on' `day`: waits for its start-up pull (which must succeed) and
@@ -355,7 +362,8 @@ class FollowEstimates(EstimatesCase):
                            env=dict(self.env, SAB_FAKE_NOW=f"{plus(DAY, 3)}T00:30:00Z"), capture_output=True,
                            timeout=60)
         self.assertEqual(r.returncode, 0, r.stderr.decode()[-3000:])
-        dry = {e["subject"]: e["id"] for e in map(json.loads, r.stdout.decode().splitlines()) if not is_summary(e)}
+        dry = {e["subject"]: e["id"] for e in map(json.loads, r.stdout.decode().splitlines())
+               if not is_summary(e) and e["data"]["date"] == DAY}
         self.assertEqual(dry, {s: e["id"] for s, e in third.items()})
 
         # Pull 4 (D+4): the final day is no longer pulled; the estimated ones are, from D+1 on.
