@@ -28,7 +28,7 @@ import urllib.request
 from support import botocore_shapes, ce_fake, chaos_proxy
 from support.env import BINARY, SOURCE_DIR, main
 from support.procs import free_port, wait_for_port
-from support.service import ServiceTestCase, aws_env, read_checkpoint, write_config
+from support.service import ServiceTestCase, aws_env, write_config
 from support.sink import Receiver
 
 DAY = "2024-03-05"
@@ -221,6 +221,13 @@ delivery: {{mode: {mode}, batch_size: 4, concurrency: 4, timeout: 5s}}
 log: {{format: json, level: debug}}
 {keys}{extra}""", name)
 
+    def checkpoint(self):
+        path = os.path.join(self.state_dir, "state.json")
+        if not os.path.exists(path):
+            return None
+        with open(path, encoding="utf-8") as f:
+            return json.load(f).get("checkpoint")
+
     def write_state(self, checkpoint):
         os.makedirs(self.state_dir, exist_ok=True)
         with open(os.path.join(self.state_dir, "state.json"), "w") as f:
@@ -272,7 +279,7 @@ log: {{format: json, level: debug}}
             pulls = self.pulls()
             if pulls.get("failure"):
                 self.fail(f"the pull of {day} failed; the service said:\n{self.tail()}")
-            if pulls.get("success") and read_checkpoint(self.tmp) == plus(day, -1):
+            if pulls.get("success") and self.checkpoint() == plus(day, -1):
                 break
             if time.monotonic() > deadline or proc.poll() is not None:
                 self.fail(f"no pull of {day} finished in time; the service said:\n{self.tail()}")
@@ -515,7 +522,7 @@ class StateMigration(EstimatesCase):
         shutil.copy(STATE_V1, os.path.join(self.state_dir, "state.json"))
         with open(STATE_V1_EVENTS) as f:
             old = json.load(f)
-        self.assertEqual(read_checkpoint(self.tmp), plus(DAY, 1))
+        self.assertEqual(self.checkpoint(), plus(DAY, 1))
         return old
 
     def test_g_restated_days_of_a_v1_state_resend_only_what_changed(self):
@@ -528,7 +535,7 @@ class StateMigration(EstimatesCase):
         self.assertEqual(sorted(e["subject"] for e in events),
                          sorted([f"{plus(DAY, 1)}/{names[2]}"] + [f"{plus(DAY, 2)}/{n}" for n in names]))
         self.assert_groups_as_aws_says(events, spec, plus(DAY, 1), [f"{plus(DAY, 1)}/{names[2]}"])
-        self.assertEqual(read_checkpoint(self.tmp), plus(DAY, 2))
+        self.assertEqual(self.checkpoint(), plus(DAY, 2))
         # The next day: nothing changed, nothing of the restated days goes out again.
         events, periods = self.run_day(self.config(extra="restate_days: 3\n"), plus(DAY, 4))
         self.assertEqual(periods, [(plus(DAY, 1), plus(DAY, 4), "DAILY")])
@@ -589,7 +596,7 @@ class KillsWithSummaries(EstimatesCase):
             proc.wait(timeout=10)
             events = self.received()
             check_stream(self, events)
-            checkpoint = read_checkpoint(self.tmp)
+            checkpoint = self.checkpoint()
             if checkpoint and checkpoint >= first:
                 summarized = {e["subject"] for e in events if is_summary(e)}
                 day, unsummarized = first, []
