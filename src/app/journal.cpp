@@ -24,7 +24,7 @@ void Runtime::open_journal(const state::State& state, bool once) {
   auto journal = std::make_unique<state::AckJournal>(config_.state_dir, std::move(options));
   const auto now = std::chrono::time_point_cast<std::chrono::seconds>(clock_());
   try {
-    const auto opened = journal->open(state.checkpoint, digest_from(now));
+    const auto opened = journal->open(state.checkpoint, journal_from(now));
     if (opened.tail != state::JournalTail::clean) {
       log::warn(
           "journal: a torn or corrupt tail is ignored (a crash in the middle of a write); "

@@ -34,6 +34,14 @@ Pipeline::Pipeline(const config::Config& config, FetchFn fetch, delivery::EventS
   }
 }
 
+// What a period of a page leaves in the state once settled: its groups' ids and whether it is
+// (still) followed.
+struct Pipeline::PeriodDigests {
+  Day day;
+  std::optional<bool> followed;  // true: follow it; false: stop; none: leave as it is
+  std::vector<std::pair<std::string, std::string>> groups;  // group key -> event id
+};
+
 // One page's events on their way to the sink while the next page is fetched, and what is needed
 // to settle them: which day each event belongs to and the digests to keep once delivered.
 struct Pipeline::InFlight {
@@ -45,18 +53,19 @@ struct Pipeline::InFlight {
   std::string error;  // the delivery task ended with an exception
   std::size_t events = 0;
   std::vector<std::pair<Day, std::size_t>> day_ends;  // (day, end index in the batch), in order
-  std::vector<std::pair<Day, std::vector<std::pair<std::string, std::string>>>> digests;
+  std::vector<PeriodDigests> digests;
+  std::vector<std::pair<Day, std::string>> summaries;  // summary ids to record once delivered
 };
+
 
 asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::State& state) {
   PullOutcome outcome;
   gauge_touched_ = false;
+  tallies_.clear();
   skip_ = journalled_events();
   try {
-    co_await fetch_(request.period.first, request.period.end_exclusive(),
-                    [&](std::vector<common::CostPeriod>&& periods) -> asio::awaitable<void> {
-                      co_await on_page(std::move(periods), request, state, outcome);
-                    });
+    if (request.extra) co_await fetch_period(*request.extra, request, state, outcome);
+    co_await fetch_period(request.period, request, state, outcome);
     outcome.fetched = true;
   } catch (const boost::system::system_error& e) {
     // A shutdown cancelled the fetch: its days stay pending.
@@ -70,9 +79,20 @@ asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::S
   const bool throw_if_cancelled = co_await asio::this_coro::throw_if_cancelled();
   co_await asio::this_coro::throw_if_cancelled(false);
   co_await settle_in_flight(state, outcome);
+  // Summaries only once every page arrived and settled: each follows all its groups.
+  if (outcome.fetched && config_.events.summary) co_await send_summaries(state, outcome);
   co_await asio::this_coro::throw_if_cancelled(throw_if_cancelled);
   skip_ = {};
-  if (request.digest_from) state::prune_digests(state, *request.digest_from);
+  tallies_.clear();
+  // Followed periods leave the window as days pass; digests are kept for what the next pulls
+  // compare only.
+  if (request.follow_from) {
+    state.estimated.erase(state.estimated.begin(),
+                          state.estimated.lower_bound(*request.follow_from));
+  } else {
+    state.estimated.clear();
+  }
+  state::prune_unused(state, request.digest_from);
   if (gauge_touched_) {
     const std::size_t dropped =
         gauge_dropped_ + metrics::keep_largest_costs(gauge_samples_, config_.cost_gauge_series);
@@ -85,6 +105,24 @@ asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::S
     gauge_samples_ = {};  // the registry holds them now
   }
   co_return outcome;
+}
+
+asio::awaitable<void> Pipeline::fetch_period(const schedule::DayRange& period,
+                                             const PullRequest& request, state::State& state,
+                                             PullOutcome& outcome) {
+  co_await fetch_(period.first, period.end_exclusive(),
+                  [&](std::vector<common::CostPeriod>&& periods) -> asio::awaitable<void> {
+                    co_await on_page(std::move(periods), request, state, outcome);
+                  });
+}
+
+Pipeline::Role Pipeline::role_of(const PullRequest& request, Day day) const {
+  if (request.follow.contains(day)) return Role::followed;
+  if (request.restate && day >= request.restate->first && day <= request.restate->last) {
+    return Role::restated;
+  }
+  if (request.delivered_until && day <= *request.delivered_until) return Role::ignored;
+  return Role::fresh;
 }
 
 asio::awaitable<void> Pipeline::on_page(std::vector<common::CostPeriod>&& periods,
@@ -115,17 +153,24 @@ std::vector<events::Event> Pipeline::page_events(const std::vector<common::CostP
                                                  const PullRequest& request,
                                                  const state::State& state, PullOutcome& outcome,
                                                  InFlight& page) {
+  const auto requested = [&](Day day) {
+    const auto in = [day](const schedule::DayRange& r) { return day >= r.first && day <= r.last; };
+    return in(request.period) || (request.extra && in(*request.extra));
+  };
   std::vector<events::Event> batch;
   for (const auto& period : periods) {
     const Day day = period.start;
-    if (day < request.period.first || day > request.period.last) {
+    if (!requested(day)) {
       log::warn("Cost Explorer answered a period outside the request; ignored",
                 {{"start", format_date(day)}});
       continue;
     }
+    // A delivered period between followed ones: in the request only to keep it one request.
+    const Role role = role_of(request, day);
+    if (role == Role::ignored) continue;
     outcome.seen_periods.insert(day);
     update_cost_gauge(period);
-    auto events = period_events(period, request, state, outcome, page);
+    auto events = period_events(period, role, request, state, outcome, page);
     if (events.empty()) continue;
     if (batch.empty()) {
       batch = std::move(events);
@@ -138,43 +183,74 @@ std::vector<events::Event> Pipeline::page_events(const std::vector<common::CostP
   return batch;
 }
 
-std::vector<events::Event> Pipeline::period_events(const common::CostPeriod& period,
+std::vector<events::Event> Pipeline::period_events(const common::CostPeriod& period, Role role,
                                                    const PullRequest& request,
                                                    const state::State& state, PullOutcome& outcome,
                                                    InFlight& page) {
   const Day day = period.start;
   auto events = events::make_events(period, config_.group_by, config_.granularity, now_());
-  const bool restated =
-      request.restate && day >= request.restate->first && day <= request.restate->last;
-  const auto known_it = restated ? state.digests.find(day) : state.digests.end();
-  if (known_it != state.digests.end()) {
-    // Only groups whose amounts changed (a new id) or that are new go out again.
-    const auto& known = known_it->second;
-    std::erase_if(events, [&](const events::Event& e) {
-      auto it = known.find(state::group_key(e.subject));
-      const bool same = it != known.end() && it->second == e.id;
-      if (same) ++outcome.unchanged;
-      return same;
-    });
+  if (config_.events.summary) {
+    // Every group counts, whether it goes out again or not.
+    auto& tally = tallies_[day];
+    tally.tally.add_period(period, events);
+    tally.fresh = tally.fresh || role == Role::fresh;
   }
-  if (request.digest_from && day >= *request.digest_from) {
-    // Every event of the day, journalled ones included: they were delivered too.
-    auto& digests =
-        page.digests.emplace_back(day, decltype(page.digests)::value_type::second_type{});
-    digests.second.reserve(events.size());
+  // Followed from now on while AWS says estimated and it is recent enough; a followed period
+  // that turned final (or left the window) is not any more.
+  std::optional<bool> followed;
+  if (request.follow_from && period.estimated && day >= *request.follow_from) {
+    followed = true;
+  } else if (role == Role::followed) {
+    followed = false;
+  }
+  if ((request.digest_from && day >= *request.digest_from) || followed) {
+    // Every event of the period, unchanged and journalled ones included: the sink holds them all.
+    auto& digests = page.digests.emplace_back(PeriodDigests{day, followed, {}});
+    digests.groups.reserve(events.size());
     for (const auto& e : events)
-      digests.second.emplace_back(state::group_key(e.subject), e.id);
+      digests.groups.emplace_back(state::group_key(e.subject), e.id);
   }
+  const bool changed = role == Role::fresh || drop_unchanged(events, period, state, outcome);
+  if (changed && config_.events.summary) tallies_[day].changed = true;
   drop_journalled(events, day, outcome);
   return events;
+}
+
+bool Pipeline::drop_unchanged(std::vector<events::Event>& events, const common::CostPeriod& period,
+                              const state::State& state, PullOutcome& outcome) const {
+  const auto known_it = state.digests.find(period.start);
+  // Nothing to compare with (delivered before restatement was on): every group goes out.
+  if (known_it == state.digests.end()) return true;
+  const auto& known = known_it->second;
+  std::size_t present = 0;
+  std::string amounts;
+  // The id covers the amounts and the estimated flag: a changed amount, or a period that turned
+  // final, gives a new one. A digest of version 1 covers the amounts alone.
+  std::erase_if(events, [&](const events::Event& e) {
+    auto it = known.find(state::group_key(e.subject));
+    if (it == known.end()) return false;
+    ++present;
+    bool same = it->second == e.id;
+    if (!same && it->second.starts_with(state::kAmountsDigest)) {
+      amounts = state::kAmountsDigest;
+      amounts += events::to_string(e.amounts);
+      same = it->second == amounts;
+    }
+    if (same) ++outcome.unchanged;
+    return same;
+  });
+  // A group that is gone changes the period too (its summary).
+  return !events.empty() || present < known.size();
 }
 
 void Pipeline::drop_journalled(std::vector<events::Event>& events, Day day, PullOutcome& outcome) {
   if (skip_.empty() || (skip_after_ && day <= *skip_after_)) return;
   // Acknowledged before a restart (same id: same amounts): settled already, not sent again.
   const std::size_t before = events.size();
-  std::erase_if(
-      events, [&](const events::Event& e) { return skip_.contains(day, state::id_digest(e.id)); });
+  // An id of an earlier version (without the estimated flag) is the digest of the amounts.
+  std::erase_if(events, [&](const events::Event& e) {
+    return skip_.contains(day, state::id_digest(e.id)) || skip_.contains(day, e.amounts);
+  });
   const std::size_t skipped = before - events.size();
   if (skipped == 0) return;
   outcome.journalled += skipped;
@@ -294,12 +370,62 @@ void Pipeline::apply(InFlight& page, state::State& state, PullOutcome& outcome) 
     }
     begin = end;
   }
-  for (auto& [day, digests] : page.digests) {
-    if (failed.contains(day) || outcome.failed_periods.contains(day)) continue;
-    auto& known = state.digests[day];
-    for (auto& [key, id] : digests)
+  const auto settled = [&](Day day) {
+    return !failed.contains(day) && !outcome.failed_periods.contains(day);
+  };
+  for (auto& period : page.digests) {
+    if (!settled(period.day)) continue;
+    auto& known = state.digests[period.day];
+    for (auto& [key, id] : period.groups)
       known[key] = std::move(id);
+    if (period.followed == true) state.estimated.insert(period.day);
+    if (period.followed == false) state.estimated.erase(period.day);
   }
+  for (auto& [day, id] : page.summaries) {
+    if (settled(day)) state.summaries[day] = std::move(id);
+  }
+}
+
+asio::awaitable<void> Pipeline::send_summaries(state::State& state, PullOutcome& outcome) {
+  const auto executor = co_await asio::this_coro::executor;
+  auto page = std::make_shared<InFlight>(executor);
+  auto batch = summary_events(state, outcome, *page);
+  page->events = batch.size();
+  if (batch.empty()) {
+    page->done = true;
+    // Journalled summaries (delivered before a restart) are recorded all the same.
+    if (!page->summaries.empty()) in_flight_ = std::move(page);
+  } else {
+    start_delivery(executor, std::move(page), std::move(batch));
+  }
+  co_await settle_in_flight(state, outcome);
+}
+
+std::vector<events::Event> Pipeline::summary_events(const state::State& state,
+                                                    PullOutcome& outcome, InFlight& page) {
+  std::vector<events::Event> batch;
+  for (auto& [day, tally] : tallies_) {
+    // A period with an event not settled gets its summary once they all are (a later pull).
+    if (outcome.failed_periods.contains(day)) continue;
+    if (tally.tally.bad_amounts() != 0) {
+      log::warn("amounts that are not decimal numbers are left out of a summary's totals",
+                {{"date", format_date(day)}, {"amounts", tally.tally.bad_amounts()}});
+    }
+    auto summary = events::make_summary(day, tally.tally, config_.group_by, config_.granularity,
+                                        now_());
+    const auto recorded = state.summaries.find(day);
+    const bool send = recorded != state.summaries.end() ? recorded->second != summary.id
+                                                        : tally.fresh || tally.changed;
+    if (!send) continue;
+    page.summaries.emplace_back(day, summary.id);
+    std::vector<events::Event> one;
+    one.push_back(std::move(summary));
+    drop_journalled(one, day, outcome);
+    if (one.empty()) continue;
+    batch.push_back(std::move(one.front()));
+    page.day_ends.emplace_back(day, batch.size());
+  }
+  return batch;
 }
 
 void Pipeline::update_cost_gauge(const common::CostPeriod& period) {

@@ -6,6 +6,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -15,6 +16,7 @@
 #include "common/cost.hpp"
 #include "config/config.hpp"
 #include "delivery/sink.hpp"
+#include "events/summary.hpp"
 #include "metrics/metrics.hpp"
 #include "schedule/schedule.hpp"
 #include "state/journal.hpp"
@@ -32,6 +34,17 @@ struct PullRequest {
   schedule::DayRange period;                  // one GetCostAndUsage period (plus pages)
   std::optional<schedule::DayRange> restate;  // delivered days: emit only changed groups
   std::optional<Day> digest_from;             // keep digests of delivered days from here on
+  // Following estimates: delivered periods AWS still marked Estimated, re-pulled now (changed
+  // groups go out again, every group once the period turned final).
+  std::set<Day> follow = {};
+  // Fresh periods still estimated from here on are recorded to be followed (none: following off).
+  std::optional<Day> follow_from = {};
+  // Periods up to here were delivered: those neither restated nor followed are in a request
+  // period only to keep it one request, and are ignored.
+  std::optional<Day> delivered_until = {};
+  // A second request period, fetched before `period` (followed periods that are not contiguous
+  // with it, e.g. after an outage longer than catch_up_days).
+  std::optional<schedule::DayRange> extra = {};
 };
 
 struct PullOutcome {
@@ -68,6 +81,12 @@ class Pipeline {
 
  private:
   struct InFlight;
+  struct PeriodDigests;
+  enum class Role { fresh, restated, followed, ignored };
+  Role role_of(const PullRequest& request, Day day) const;
+  boost::asio::awaitable<void> fetch_period(const schedule::DayRange& period,
+                                            const PullRequest& request, state::State& state,
+                                            PullOutcome& outcome);
   boost::asio::awaitable<void> on_page(std::vector<common::CostPeriod>&& periods,
                                        const PullRequest& request, state::State& state,
                                        PullOutcome& outcome);
@@ -75,11 +94,20 @@ class Pipeline {
   std::vector<events::Event> page_events(const std::vector<common::CostPeriod>& periods,
                                          const PullRequest& request, const state::State& state,
                                          PullOutcome& outcome, InFlight& page);
-  std::vector<events::Event> period_events(const common::CostPeriod& period,
+  std::vector<events::Event> period_events(const common::CostPeriod& period, Role role,
                                            const PullRequest& request, const state::State& state,
                                            PullOutcome& outcome, InFlight& page);
+  // Restated or followed: drops the events the sink holds already (same id: same amounts, same
+  // estimated flag). True when the period changed.
+  bool drop_unchanged(std::vector<events::Event>& events, const common::CostPeriod& period,
+                      const state::State& state, PullOutcome& outcome) const;
   void start_delivery(const boost::asio::any_io_executor& executor, std::shared_ptr<InFlight> page,
                       std::vector<events::Event> batch);
+  // Once every page settled: the summary event of each period whose summary is new or changed,
+  // delivered as one last page.
+  boost::asio::awaitable<void> send_summaries(state::State& state, PullOutcome& outcome);
+  std::vector<events::Event> summary_events(const state::State& state, PullOutcome& outcome,
+                                            InFlight& page);
   state::SkipSet journalled_events() const;
   // Drops the events the journal holds; counts them.
   void drop_journalled(std::vector<events::Event>& events, Day day, PullOutcome& outcome);
@@ -107,6 +135,13 @@ class Pipeline {
   state::SkipSet skip_;                   // this pull's: the journal as it was when the pull began
   const InFlight* delivering_ = nullptr;  // the page whose deliver() call is running
   state::RecordBuilder acks_;             // reused for every answer
+  // events.summary: per period of the pull, what its summary needs, and whether it changed.
+  struct Tally {
+    events::PeriodTally tally;
+    bool fresh = false;
+    bool changed = false;
+  };
+  std::map<Day, Tally> tallies_;
 };
 
 // Pure: the checkpoint after a pull of `fresh` days. It moves to the end of the longest run of

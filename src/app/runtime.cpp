@@ -87,6 +87,19 @@ std::optional<Day> Runtime::digest_from(schedule::Instant now) const {
   return schedule::last_complete_day(now) - std::chrono::days{config_.restate_days - 1};
 }
 
+std::optional<Day> Runtime::journal_from(schedule::Instant now) const {
+  const auto restate = digest_from(now);
+  const auto follow = schedule::follow_from(now, config_);
+  if (restate && follow) return std::min(*restate, *follow);
+  return restate ? restate : follow;
+}
+
+PullRequest Runtime::request_for(const schedule::DayRange& days, schedule::Instant now) const {
+  PullRequest request{days, std::nullopt, digest_from(now)};
+  request.follow_from = schedule::follow_from(now, config_);
+  return request;
+}
+
 asio::awaitable<PullOutcome> Runtime::pull_and_checkpoint(const schedule::PullPlan& plan,
                                                           state::State& state, bool persist) {
   const auto period = plan.period();
@@ -100,12 +113,20 @@ asio::awaitable<PullOutcome> Runtime::pull_and_checkpoint(const schedule::PullPl
     log::warn("missed days older than catch_up_days are skipped; backfill them with --once",
               {{"days", plan.skipped_days}, {"catch_up_days", config_.catch_up_days}});
   }
+  const auto extra = plan.extra();
   log::info("pull started", {{"from", format_date(period->first)},
                              {"to", format_date(period->last)},
-                             {"restated_days", plan.restate ? plan.restate->count() : 0}});
+                             {"restated_days", plan.restate ? plan.restate->count() : 0},
+                             {"followed_periods", plan.follow.size()},
+                             {"extra_from", extra ? format_date(extra->first) : ""},
+                             {"extra_to", extra ? format_date(extra->last) : ""}});
   const auto started = std::chrono::steady_clock::now();
   state::State next = state;
-  PullRequest request{*period, plan.restate, digest_from(now)};
+  PullRequest request = request_for(*period, now);
+  request.restate = plan.restate;
+  request.follow = plan.follow;
+  request.delivered_until = state.checkpoint;
+  request.extra = extra;
   PullOutcome outcome = co_await pipeline_->pull(request, next);
   // A pull's pages and events are freed now; hand the memory back so an idle service stays small
   // (glibc keeps freed heap otherwise).

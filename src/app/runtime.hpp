@@ -47,6 +47,11 @@ class Runtime {
 
   // The oldest day whose digests are kept (restatement window), or none without restatement.
   std::optional<Day> digest_from(schedule::Instant now) const;
+  // The oldest period whose acknowledgements the journal keeps past the checkpoint (restated or
+  // followed periods may send events again).
+  std::optional<Day> journal_from(schedule::Instant now) const;
+  // A request of `days` emitted whole, with this config's restatement and follow windows.
+  PullRequest request_for(const schedule::DayRange& days, schedule::Instant now) const;
 
   // The run's long-lived coroutines (the scheduler, or the --once pull): a shutdown cancels them
   // together and waits for them (common::TaskGroup).

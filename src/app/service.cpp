@@ -47,7 +47,8 @@ class Scheduler {
     bool first = true;
     while (!co_await cancelled()) {
       const auto now = std::chrono::time_point_cast<std::chrono::seconds>(runtime_.clock()());
-      const auto plan = schedule::plan_pull(now, state_.checkpoint, runtime_.config());
+      const auto plan =
+          schedule::plan_pull(now, state_.checkpoint, runtime_.config(), state_.estimated);
       // At start only missing days are pulled at once (no billed request otherwise); a firing or
       // a retry pulls the whole plan, restatement included.
       const bool due = first ? plan.fresh.has_value() : plan.period().has_value();

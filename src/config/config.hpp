@@ -56,6 +56,11 @@ struct Proxy {
   std::string no_proxy;  // NO_PROXY syntax: hosts, domain suffixes, *, IPs and CIDR blocks
 };
 
+// Optional events besides one per group.
+struct Events {
+  bool summary = false;  // one summary event per period once all its groups are acknowledged
+};
+
 struct Listen {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
@@ -79,6 +84,10 @@ struct Config {
   std::string filter_json;  // Cost Explorer Expression as JSON; empty: no filter
   unsigned catch_up_days = 7;
   unsigned restate_days = 0;
+  // Delivered periods AWS still marked Estimated are re-pulled up to this many days back, until
+  // they turn final (0: never).
+  unsigned follow_estimates_days = 0;
+  Events events;
   std::string state_dir = kDefaultStateDir;
   Delivery delivery;
   Proxy proxy;

@@ -89,6 +89,10 @@ std::string render_masked(const Config& c) {
   }
   out << YAML::Key << "catch_up_days" << YAML::Value << c.catch_up_days;
   out << YAML::Key << "restate_days" << YAML::Value << c.restate_days;
+  out << YAML::Key << "follow_estimates_days" << YAML::Value << c.follow_estimates_days;
+  out << YAML::Key << "events" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "summary" << YAML::Value << c.events.summary;
+  out << YAML::EndMap;
   out << YAML::Key << "state_dir" << YAML::Value << c.state_dir;
   out << YAML::Key << "delivery" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "mode" << YAML::Value << std::string(to_string(c.delivery.mode));

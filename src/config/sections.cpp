@@ -423,6 +423,12 @@ void read_proxy(Reader& r, const YAML::Node& node, Proxy& out) {
   }
 }
 
+void read_events(Reader& r, const YAML::Node& node, Events& out) {
+  if (!r.mapping(node, "events")) return;
+  r.check_keys(node, "events", {"summary"});
+  r.boolean(node["summary"], "events.summary", out.summary);
+}
+
 void read_log(Reader& r, const YAML::Node& node, Config& out) {
   if (!r.mapping(node, "log")) return;
   r.check_keys(node, "log", {"level", "format"});
@@ -473,6 +479,8 @@ Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
                 "filter",
                 "catch_up_days",
                 "restate_days",
+                "follow_estimates_days",
+                "events",
                 "state_dir",
                 "delivery",
                 "proxy",
@@ -496,6 +504,9 @@ Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
   read_filter(r, root["filter"], c.filter_json);
   r.integer(root["catch_up_days"], "catch_up_days", c.catch_up_days, 0, 366);
   r.integer(root["restate_days"], "restate_days", c.restate_days, 0, 90);
+  r.integer(root["follow_estimates_days"], "follow_estimates_days", c.follow_estimates_days, 0,
+            90);
+  read_events(r, root["events"], c.events);
   if (r.string(root["state_dir"], "state_dir", c.state_dir) && c.state_dir.empty()) {
     r.error("state_dir", "must not be empty");
   }

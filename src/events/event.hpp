@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "events/uuid.hpp"
+
 namespace sab::events {
 
 inline constexpr std::string_view kSpecVersion = "1.0";
@@ -22,6 +24,9 @@ struct Event {
   std::string datacontenttype = std::string(kJsonContentType);
   bool estimated = false;  // extension attribute "estimated"
   std::string data;
+  // A group event's id without the estimated flag: the digest of its amounts, which restatement
+  // compares (zero for other events).
+  Uuid amounts{};
 
   bool operator==(const Event&) const = default;
 };

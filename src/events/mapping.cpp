@@ -55,6 +55,10 @@ void append_field(std::string& name, std::string_view field) {
   name.append(field);
 }
 
+// The estimated flag as the id's last length-prefixed field.
+constexpr std::string_view kEstimatedField = "9:estimated";
+constexpr std::string_view kFinalField = "5:final";
+
 bool is_split_type(std::string_view type) {
   return type == "TAG" || type == "COST_CATEGORY";
 }
@@ -153,7 +157,11 @@ class PeriodContext {
       append_field(name_, m->amount);
       append_field(name_, m->unit);
     }
-    event.id = to_string(uuid_v5(kEventNamespace, name_));
+    // The estimated flag last: one pass gives both the amounts' digest and the id.
+    const auto ids =
+        uuid_v5_pair(kEventNamespace, name_, estimated_ ? kEstimatedField : kFinalField);
+    event.amounts = ids.plain;
+    event.id = to_string(ids.extended);
     return event;
   }
 

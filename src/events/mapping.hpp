@@ -38,9 +38,11 @@ std::string rfc3339(std::chrono::system_clock::time_point t);
 //   metric (camelCase of the metric name) in the order given}. Amounts and units are verbatim.
 //   For MONTHLY the date is the first day of the month (the period start).
 // - subject: "<date>/<group keys as the API gives them, joined by '/'>".
-// - id: UUIDv5 (kEventNamespace) over a length-prefixed name of source, type, date, group keys and
-//   every metric (name, amount, unit, sorted by name): same data, same id; any amount changed, a
-//   new id.
+// - id: UUIDv5 (kEventNamespace) over a length-prefixed name of source, type, date, group keys,
+//   every metric (name, amount, unit, sorted by name) and the estimated flag: same data, same id;
+//   any amount changed, or the period turned final, a new id.
+// - amounts: the UUIDv5 of the same name without the estimated flag (the id of earlier versions),
+//   the digest restatement compares.
 // - time: `now` (when the event was made); estimated: the period's Estimated flag.
 Event make_event(const common::CostPeriod& period, const common::CostGroup& group,
                  const std::vector<config::GroupBy>& group_by, config::Granularity granularity,

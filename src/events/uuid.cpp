@@ -13,30 +13,54 @@ namespace {
 struct Sha1 {
   EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_MD_CTX* fork = EVP_MD_CTX_new();  // a copy of ctx, to finish two names sharing a prefix
   ~Sha1() {
+    EVP_MD_CTX_free(fork);
     EVP_MD_CTX_free(ctx);
     EVP_MD_free(md);
   }
 };
 
-}  // namespace
+[[noreturn]] void fail() {
+  throw std::runtime_error("SHA-1 digest for a UUID failed");
+}
 
-Uuid uuid_v5(const Uuid& name_space, std::string_view name) {
-  thread_local Sha1 sha1;
+void start(Sha1& sha1, const Uuid& name_space, std::string_view name) {
+  if (!sha1.md || !sha1.ctx || !sha1.fork || EVP_DigestInit_ex2(sha1.ctx, sha1.md, nullptr) != 1 ||
+      EVP_DigestUpdate(sha1.ctx, name_space.data(), name_space.size()) != 1 ||
+      EVP_DigestUpdate(sha1.ctx, name.data(), name.size()) != 1) {
+    fail();
+  }
+}
+
+Uuid finish(EVP_MD_CTX* ctx) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  if (!sha1.md || !sha1.ctx || EVP_DigestInit_ex2(sha1.ctx, sha1.md, nullptr) != 1 ||
-      EVP_DigestUpdate(sha1.ctx, name_space.data(), name_space.size()) != 1 ||
-      EVP_DigestUpdate(sha1.ctx, name.data(), name.size()) != 1 ||
-      EVP_DigestFinal_ex(sha1.ctx, digest, &length) != 1 || length < 16) {
-    throw std::runtime_error("SHA-1 digest for a UUID failed");
-  }
+  if (EVP_DigestFinal_ex(ctx, digest, &length) != 1 || length < 16) fail();
   Uuid out{};
   for (std::size_t i = 0; i < out.size(); ++i)
     out[i] = digest[i];
   out[6] = static_cast<std::uint8_t>((out[6] & 0x0F) | 0x50);  // version 5
   out[8] = static_cast<std::uint8_t>((out[8] & 0x3F) | 0x80);  // RFC 4122 variant
   return out;
+}
+
+}  // namespace
+
+Uuid uuid_v5(const Uuid& name_space, std::string_view name) {
+  thread_local Sha1 sha1;
+  start(sha1, name_space, name);
+  return finish(sha1.ctx);
+}
+
+UuidPair uuid_v5_pair(const Uuid& name_space, std::string_view name, std::string_view suffix) {
+  thread_local Sha1 sha1;
+  start(sha1, name_space, name);
+  if (EVP_MD_CTX_copy_ex(sha1.fork, sha1.ctx) != 1 ||
+      EVP_DigestUpdate(sha1.fork, suffix.data(), suffix.size()) != 1) {
+    fail();
+  }
+  return {finish(sha1.ctx), finish(sha1.fork)};
 }
 
 std::string to_string(const Uuid& uuid) {

@@ -20,6 +20,13 @@ inline constexpr Uuid kEventNamespace = {0x51, 0xc1, 0xa9, 0x26, 0x16, 0x1d, 0x4
 // RFC 4122 §4.3 name-based UUID, version 5 (SHA-1).
 Uuid uuid_v5(const Uuid& name_space, std::string_view name);
 
+// uuid_v5(name) and uuid_v5(name + suffix) at the cost of one pass over `name`.
+struct UuidPair {
+  Uuid plain;
+  Uuid extended;
+};
+UuidPair uuid_v5_pair(const Uuid& name_space, std::string_view name, std::string_view suffix);
+
 // Lower-case 8-4-4-4-12 text form.
 std::string to_string(const Uuid& uuid);
 

@@ -59,15 +59,59 @@ Day last_complete_day(Instant now) {
   return std::chrono::floor<days>(now) - days{1};
 }
 
-std::optional<DayRange> PullPlan::period() const {
-  // plan_pull keeps restated days adjacent to the fresh ones, so one period holds no skipped day.
-  if (fresh && restate) return DayRange{restate->first, fresh->last};
-  if (fresh) return fresh;
-  return restate;
+namespace {
+
+// Restated and fresh days: plan_pull keeps restated days adjacent to the fresh ones, so one
+// period holds no skipped day.
+std::optional<DayRange> base_period(const PullPlan& plan) {
+  if (plan.fresh && plan.restate) return DayRange{plan.restate->first, plan.fresh->last};
+  if (plan.fresh) return plan.fresh;
+  return plan.restate;
 }
 
-PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Config& config) {
+bool contiguous(const DayRange& a, const DayRange& b) {
+  return a.first <= b.last + days{1} && b.first <= a.last + days{1};
+}
+
+// The followed periods of `estimated`: from follow_from up to the checkpoint.
+void plan_follow(PullPlan& plan, Instant now, std::optional<Day> checkpoint,
+                 const config::Config& config, const std::set<Day>& estimated) {
+  const auto from = follow_from(now, config);
+  if (!from || !checkpoint) return;
+  for (auto it = estimated.lower_bound(*from); it != estimated.end() && *it <= *checkpoint; ++it)
+    plan.follow.insert(*it);
+  if (plan.follow.empty()) return;
+  Day last = *plan.follow.rbegin();
+  if (config.granularity == config::Granularity::monthly) last = add_months(last, 1) - days{1};
+  plan.follow_range = DayRange{*plan.follow.begin(), last};
+}
+
+}  // namespace
+
+std::optional<DayRange> PullPlan::period() const {
+  const auto base = base_period(*this);
+  if (!base) return follow_range;
+  if (!follow_range || !contiguous(*base, *follow_range)) return base;
+  return DayRange{std::min(base->first, follow_range->first),
+                  std::max(base->last, follow_range->last)};
+}
+
+std::optional<DayRange> PullPlan::extra() const {
+  const auto base = base_period(*this);
+  if (!base || !follow_range || contiguous(*base, *follow_range)) return std::nullopt;
+  return follow_range;
+}
+
+std::optional<Day> follow_from(Instant now, const config::Config& config) {
+  if (config.follow_estimates_days == 0) return std::nullopt;
+  const Day oldest = last_complete_day(now) - days{config.follow_estimates_days - 1};
+  return config.granularity == config::Granularity::monthly ? first_of_month(oldest) : oldest;
+}
+
+PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Config& config,
+                   const std::set<Day>& estimated) {
   PullPlan plan;
+  plan_follow(plan, now, checkpoint, config, estimated);
   const Day yesterday = last_complete_day(now);
   if (config.granularity == config::Granularity::daily) {
     const Day oldest_allowed = yesterday - days{config.catch_up_days};

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,9 +44,17 @@ struct PullPlan {
   std::optional<DayRange> restate;
   // Missed days older than catch_up_days allows: skipped, to be reported.
   long skipped_days = 0;
+  // Delivered periods (their starts) AWS still marked Estimated, re-pulled until they turn final
+  // (follow_estimates_days), and the days from the first to the end of the last.
+  std::set<Day> follow;
+  std::optional<DayRange> follow_range;
 
-  // The single period to request: restated and fresh days together.
+  // The request period: restated and fresh days together, and the followed periods when they
+  // are contiguous with those (the delivered days between them ride along, ignored).
   std::optional<DayRange> period() const;
+  // A second request period: followed periods that are not contiguous with the first (after an
+  // outage longer than catch_up_days), never one request per period.
+  std::optional<DayRange> extra() const;
 };
 
 // What a firing at `now` pulls, given the checkpoint (the last day delivered whole; none on the
@@ -56,7 +65,14 @@ struct PullPlan {
 // then the last day of the month delivered. Restated days (restate_days) are the delivered days
 // of the last N, never older than the catch-up window, so the one request period never holds a
 // skipped day.
-PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Config& config);
+// `estimated`: the delivered periods AWS still marked Estimated (state); those from follow_from
+// on, up to the checkpoint, are followed.
+PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Config& config,
+                   const std::set<Day>& estimated = {});
+
+// The oldest period start still followed at `now`: follow_estimates_days days back from the last
+// complete day (MONTHLY: the month holding that day); none when following is off.
+std::optional<Day> follow_from(Instant now, const config::Config& config);
 
 // The days a `--once` run pulls at `now`: [first, last] as given (--date is first == last), or
 // by default the last complete day (DAILY) or the last complete month (MONTHLY). MONTHLY takes

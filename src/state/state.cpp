@@ -20,7 +20,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;
+constexpr int kOldestVersion = 1;  // digests only
 
 std::string errno_text() {
   return std::strerror(errno);
@@ -52,6 +53,24 @@ void create_dir(const fs::path& dir) {
   if (ec) throw StateError("cannot create state_dir '" + dir.string() + "': " + ec.message());
 }
 
+// Version 2: the estimated periods followed and the summary ids.
+void parse_followed(const json::object& obj, State& state) {
+  if (const auto* estimated = obj.if_contains("estimated"); estimated != nullptr) {
+    if (!estimated->is_array()) throw StateError("\"estimated\" must be an array of dates");
+    for (const auto& day : estimated->as_array()) {
+      if (!day.is_string()) throw StateError("\"estimated\" must be an array of dates");
+      state.estimated.insert(parse_day(day.as_string(), "estimated"));
+    }
+  }
+  if (const auto* summaries = obj.if_contains("summaries"); summaries != nullptr) {
+    if (!summaries->is_object()) throw StateError("\"summaries\" must be an object");
+    for (const auto& [day, id] : summaries->as_object()) {
+      if (!id.is_string()) throw StateError("summary of " + std::string(day) + ": not a string");
+      state.summaries.emplace(parse_day(day, "summaries"), std::string(id.as_string()));
+    }
+  }
+}
+
 }  // namespace
 
 std::string serialize(const State& state) {
@@ -67,6 +86,14 @@ std::string serialize(const State& state) {
     digests[common::format_date(day)] = std::move(g);
   }
   root["digests"] = std::move(digests);
+  json::array estimated;
+  for (const Day day : state.estimated)
+    estimated.emplace_back(common::format_date(day));
+  root["estimated"] = std::move(estimated);
+  json::object summaries;
+  for (const auto& [day, id] : state.summaries)
+    summaries[common::format_date(day)] = id;
+  root["summaries"] = std::move(summaries);
   return json::serialize(root) + "\n";
 }
 
@@ -77,11 +104,13 @@ State parse(std::string_view text) {
   if (!root.is_object()) throw StateError("not a JSON object");
   const auto& obj = root.as_object();
   const auto* version = obj.if_contains("version");
-  if (version == nullptr || !version->is_int64() || version->as_int64() != kVersion) {
-    throw StateError("unsupported or missing \"version\" (this build reads version " +
-                     std::to_string(kVersion) + ")");
+  if (version == nullptr || !version->is_int64() || version->as_int64() < kOldestVersion ||
+      version->as_int64() > kVersion) {
+    throw StateError("unsupported or missing \"version\" (this build reads versions " +
+                     std::to_string(kOldestVersion) + " to " + std::to_string(kVersion) + ")");
   }
   State state;
+  const bool legacy = version->as_int64() == 1;
   if (const auto* cp = obj.if_contains("checkpoint"); cp != nullptr && !cp->is_null()) {
     if (!cp->is_string()) throw StateError("\"checkpoint\" must be a date string");
     state.checkpoint = parse_day(cp->as_string(), "checkpoint");
@@ -94,10 +123,13 @@ State parse(std::string_view text) {
       auto& out = state.digests[parse_day(day, "digests")];
       for (const auto& [key, id] : groups.as_object()) {
         if (!id.is_string()) throw StateError("digest " + std::string(key) + ": not a string");
-        out.emplace(std::string(key), std::string(id.as_string()));
+        // Version 1's ids carried no estimated flag: the digest of the amounts alone.
+        out.emplace(std::string(key), (legacy ? std::string(kAmountsDigest) : std::string()) +
+                                          std::string(id.as_string()));
       }
     }
   }
+  parse_followed(obj, state);
   return state;
 }
 
@@ -116,6 +148,15 @@ std::string group_key(std::string_view subject) {
 
 void prune_digests(State& state, Day oldest) {
   state.digests.erase(state.digests.begin(), state.digests.lower_bound(oldest));
+  state.summaries.erase(state.summaries.begin(), state.summaries.lower_bound(oldest));
+}
+
+void prune_unused(State& state, std::optional<Day> restate_from) {
+  const auto used = [&](Day day) {
+    return state.estimated.contains(day) || (restate_from && day >= *restate_from);
+  };
+  std::erase_if(state.digests, [&](const auto& entry) { return !used(entry.first); });
+  std::erase_if(state.summaries, [&](const auto& entry) { return !used(entry.first); });
 }
 
 std::optional<State> load(const fs::path& dir) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -19,27 +20,41 @@ struct State {
   // The last billing day whose events were all acknowledged (for MONTHLY: the last day of the last
   // month delivered). None before the first delivery.
   std::optional<Day> checkpoint;
-  // Restatement: per delivered day in the restatement window, group key -> event id. The id
-  // already changes when an amount changes, so it serves as the digest of the amounts.
+  // Per delivered period in the restatement or follow window: group key -> the id of the event
+  // the sink holds. The id changes when an amount changes or the period turns final, so it serves
+  // as the digest of both. Version 1 of the file stored ids without the estimated flag, which
+  // are the digests of the amounts alone (events::Event::amounts): they are read with the prefix
+  // kAmountsDigest and compared as such once, then replaced by the id (migrated, nothing re-sent).
   std::map<Day, std::map<std::string, std::string>> digests;
+  // Delivered periods AWS still marked Estimated, followed until they turn final.
+  std::set<Day> estimated;
+  // The id of the last summary event delivered per period (with its digests).
+  std::map<Day, std::string> summaries;
 
   bool operator==(const State&) const = default;
 };
+
+// A version-1 digest: the amounts' digest of an id without the estimated flag.
+inline constexpr std::string_view kAmountsDigest = "a:";
 
 class StateError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
-// Pure: the file format (JSON, versioned).
+// Pure: the file format (JSON, versioned). parse also reads version 1 (no estimated periods, no
+// summaries; its digests are read as they are).
 std::string serialize(const State& state);
 State parse(std::string_view text);  // throws StateError naming what is wrong
 
 // A short stable key of a group within a day (the event subject hashed).
 std::string group_key(std::string_view subject);
 
-// Drops digests of days before `oldest`.
+// Drops digests and summary ids of periods before `oldest`.
 void prune_digests(State& state, Day oldest);
+// Drops the digests and summary ids of periods that are neither followed (estimated) nor from
+// `restate_from` on (none: no restatement), so the file holds what the next pulls compare only.
+void prune_unused(State& state, std::optional<Day> restate_from);
 
 inline constexpr std::string_view kStateFile = "state.json";
 
