@@ -587,6 +587,7 @@ class KillsWithSummaries(EstimatesCase):
                 for m in modes]
         first, empty = plus(DAY, -1), plus(DAY, 1)
         self.write_state(plus(DAY, -2))
+        unfinished = 0  # kills before the day's pull was done
         for k in range(kills):
             today = plus(DAY, k // 3)
             self.fake.set_scenario(self.scenario(today, first, empty))
@@ -597,6 +598,7 @@ class KillsWithSummaries(EstimatesCase):
             events = self.received()
             check_stream(self, events)
             checkpoint = self.checkpoint()
+            unfinished += checkpoint != plus(today, -1)
             if checkpoint and checkpoint >= first:
                 summarized = {e["subject"] for e in events if is_summary(e)}
                 day, unsummarized = first, []
@@ -624,7 +626,8 @@ class KillsWithSummaries(EstimatesCase):
             self.assertEqual(summary["data"]["groups"], 0 if day == empty else self.SERVICES, day)
             day = plus(day, 1)
         with open(os.path.join(self.tmp, "proxy.json")) as f:
-            print("SUMMARY-KILLS " + json.dumps({"kills": kills, "events": len(events),
+            print("SUMMARY-KILLS " + json.dumps({"kills": kills, "killed_before_the_day_was_done": unfinished,
+                                                 "events": len(events),
                                                  "summaries": sum(map(is_summary, events)), "proxy": json.load(f)}),
                   flush=True)
 
