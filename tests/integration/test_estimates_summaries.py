@@ -116,7 +116,7 @@ def sha256_hex(text):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def summary_problems(summary, groups):
+def summary_problems(summary, groups, summary_type=SUMMARY):
     """What is wrong with `summary` given `groups` (subject -> the latest group event of its date
     received before it); empty when it is right."""
     data = summary["data"]
@@ -126,7 +126,7 @@ def summary_problems(summary, groups):
         if got != want:
             out.append(f"{what}: got {got!r}, want {want!r}")
 
-    expect("type", summary["type"], SUMMARY)
+    expect("type", summary["type"], summary_type)
     expect("source", summary["source"], "cloud.aws.billing")
     expect("data.date", data.get("date"), summary["subject"])
     expect("data.groupBy", data.get("groupBy"), [{"type": "DIMENSION", "key": "SERVICE"}])
@@ -154,14 +154,14 @@ def summary_problems(summary, groups):
     return out
 
 
-def check_stream(test, events):
+def check_stream(test, events, summary_type=SUMMARY):
     """Every summary of `events` (in arrival order) against the group events of its date received
     before it. Returns date -> subject -> latest group event at the end, and date -> the last summary."""
     latest, last_summary = {}, {}
     for n, e in enumerate(events):
         if is_summary(e):
             groups = latest.get(e["subject"], {})
-            test.assertEqual(summary_problems(e, groups), [],
+            test.assertEqual(summary_problems(e, groups, summary_type), [],
                              f"summary #{n} of {e['subject']} (mode {e.get('mode')}) does not match the "
                              f"{len(groups)} group events before it")
             # Sent once they were acknowledged: never in the same request (a batch) as one of them.
@@ -175,13 +175,14 @@ def check_stream(test, events):
     return latest, last_summary
 
 
-def scenario_view(services, spec, day):
-    """What the fake with `services` services says of `day` under the scenario `spec`:
+def scenario_view(services, spec, day, end=None, granularity="DAILY"):
+    """What the fake with `services` services says of the period starting `day` (ending before
+    `end`, default the next day) under the scenario `spec`:
     (estimated, {subject: {camelCase metric: (amount, unit)}})."""
     fake = ce_fake.Fake(services=services)
     fake.set_scenario(spec)
-    view = periods_of(all_pages(fake, {"TimePeriod": {"Start": day, "End": plus(day, 1)}, "Granularity": "DAILY",
-                                       "Metrics": COST_METRICS, "GroupBy": SERVICE}))[day]
+    view = periods_of(all_pages(fake, {"TimePeriod": {"Start": day, "End": end or plus(day, 1)},
+                                       "Granularity": granularity, "Metrics": COST_METRICS, "GroupBy": SERVICE}))[day]
     return view["estimated"], {f"{day}/{k}": {camel(m): v for m, v in metrics.items()}
                                for k, metrics in view["groups"].items()}
 
@@ -301,10 +302,10 @@ log: {{format: json, level: debug}}
         self.fake.set_scenario(spec)
         return spec
 
-    def assert_groups_as_aws_says(self, events, spec, day, subjects=None):
+    def assert_groups_as_aws_says(self, events, spec, day, subjects=None, end=None, granularity="DAILY"):
         """The group events of `day` among `events` carry what the fake says under `spec`: the
         estimated flag, every amount and unit. `subjects`: those expected (default: every group)."""
-        estimated, view = scenario_view(self.SERVICES, spec, day)
+        estimated, view = scenario_view(self.SERVICES, spec, day, end, granularity)
         got = {e["subject"]: e for e in events if not is_summary(e) and e["data"]["date"] == day}
         self.assertEqual(sorted(got), sorted(view if subjects is None else subjects))
         for subject, e in got.items():
@@ -406,6 +407,56 @@ class FollowEstimates(EstimatesCase):
         self.assertEqual(sorted({date_of(e) for e in events}), [plus(DAY, n) for n in range(2, 6)])
         check_stream(self, self.received())
 
+    def test_followed_days_apart_from_the_new_day_take_one_more_period(self):
+        cfg = self.config(follow=5, summary=True)
+        names = self.fake.services
+        # A catch-up of D..D+2: D and D+2 estimated, D+1 final.
+        self.write_state(plus(DAY, -1))
+        self.set_days({DAY: {"estimated": True}, plus(DAY, 2): {"estimated": True}})
+        events, periods = self.run_day(cfg, plus(DAY, 3))
+        self.assertEqual(periods, [(DAY, plus(DAY, 3), "DAILY")])
+        self.assertEqual(len(events), 3 * (len(names) + 1))
+        # D+3 is new: the followed D and D+2 are contiguous with it through D+1, which rides along
+        # in the one request and sends nothing (not followed), whatever AWS now says of it.
+        spec = self.set_days({DAY: {"estimated": True, "bump": 1}, plus(DAY, 1): {"bump": 1},
+                              plus(DAY, 2): {"estimated": True}})
+        events, periods = self.run_day(cfg, plus(DAY, 4))
+        self.assertEqual(periods, [(DAY, plus(DAY, 4), "DAILY")])
+        self.assert_groups_as_aws_says(events, spec, DAY)
+        self.assert_groups_as_aws_says(events, spec, plus(DAY, 3))
+        self.assertEqual(sorted({date_of(e) for e in events}), [DAY, plus(DAY, 3)])
+        self.assertEqual(len(events), 2 * (len(names) + 1))
+        # D+4 is new, D+3 final: the followed D..D+2 are apart from it, one more period (not one
+        # per day); D+2 turned final, D did not change, D+1 rides along again.
+        spec = self.set_days({DAY: {"estimated": True, "bump": 1}, plus(DAY, 1): {"bump": 2},
+                              plus(DAY, 2): {}, plus(DAY, 4): {"estimated": True}})
+        events, periods = self.run_day(cfg, plus(DAY, 5))
+        self.assertEqual(sorted(periods), [(DAY, plus(DAY, 3), "DAILY"), (plus(DAY, 4), plus(DAY, 5), "DAILY")])
+        self.assert_groups_as_aws_says(events, spec, plus(DAY, 2))
+        self.assert_groups_as_aws_says(events, spec, plus(DAY, 4))
+        self.assertEqual(sorted({date_of(e) for e in events}), [plus(DAY, 2), plus(DAY, 4)])
+        self.assertEqual(len(events), 2 * (len(names) + 1))
+        check_stream(self, self.received())
+
+    def test_monthly_periods_are_followed_and_summarized_too(self):
+        cfg = self.config(follow=35, summary=True, extra="granularity: MONTHLY\n")
+        march, april, may = "2024-03-01", "2024-04-01", "2024-05-01"
+        self.set_days({march: {"estimated": True}})
+        events, periods = self.run_day(cfg, april)
+        self.assertEqual(periods, [(march, april, "MONTHLY")])
+        self.assertEqual([(e["type"], e["subject"]) for e in self.summaries_of(events)],
+                         [("aws.billing.summary.monthly", march)])
+        # A month later: March restated (one group), still estimated, in one request with April.
+        names = self.fake.services
+        spec = self.set_days({march: {"estimated": True, "bump": {names[0]: 1}}, april: {"estimated": True}})
+        events, periods = self.run_day(cfg, may)
+        self.assertEqual(periods, [(march, may, "MONTHLY")])
+        self.assert_groups_as_aws_says(events, spec, march, [f"{march}/{names[0]}"], april, "MONTHLY")
+        self.assert_groups_as_aws_says(events, spec, april, None, may, "MONTHLY")
+        self.assertEqual(sorted(e["subject"] for e in self.summaries_of(events)), [march, april])
+        self.assertTrue(all(e["type"] == "aws.billing.summary.monthly" for e in self.summaries_of(events)))
+        check_stream(self, self.received(), "aws.billing.summary.monthly")
+
     def test_f_default_config_neither_follows_nor_summarizes(self):
         cfg = self.config()
         self.set_days({DAY: {"estimated": True}})
@@ -499,6 +550,46 @@ class Summaries(EstimatesCase):
             self.assertEqual({e["unit"]: e["amount"] for e in entries},
                              {"USD": "993.1", "EUR": "112345678901234567890.123456789012345677000000000000000001",
                               "GBP": "0.0025"}, metric)
+
+    def test_a_restated_day_gets_a_new_summary(self):
+        names = self.fake.services
+        cfg = self.config(summary=True, extra="restate_days: 2\n")
+        self.set_days({})
+        self.run_day(cfg, plus(DAY, 1))
+        spec = self.set_days({DAY: {"amounts": {names[3]: "0.5"}}})
+        events, periods = self.run_day(cfg, plus(DAY, 2))
+        self.assertEqual(periods, [(DAY, plus(DAY, 2), "DAILY")])
+        self.assert_groups_as_aws_says(events, spec, DAY, [f"{DAY}/{names[3]}"])
+        self.assertEqual(sorted(e["subject"] for e in self.summaries_of(events)), [DAY, plus(DAY, 1)])
+        # Unchanged the day after: no summary again.
+        events, _ = self.run_day(cfg, plus(DAY, 3))
+        self.assertEqual(sorted({date_of(e) for e in events}), [plus(DAY, 2)])
+        _, last = check_stream(self, self.received())
+        self.assertEqual(last[DAY][1]["data"]["totals"]["unblendedCost"][0]["unit"], "USD")
+
+    def test_the_checkpoint_waits_for_the_summary(self):
+        cfg = self.config(summary=True, extra="shutdown_timeout: 1s\n")
+        self.set_days({DAY: {"estimated": True}})
+        # Binary mode: one request per group, then the summary's, which the receiver holds.
+        self.receiver.control(holdAfter=self.SERVICES)
+        proc = self.start(cfg, plus(DAY, 1))
+        deadline = time.monotonic() + 30
+        while not self.receiver.received()["held"]:
+            self.assertLess(time.monotonic(), deadline, self.tail())
+            time.sleep(0.05)
+        time.sleep(0.5)
+        held = self.receiver.received()["held"]
+        self.assertEqual([e["type"] for e in held], [SUMMARY])
+        self.assertEqual(len(self.received()), self.SERVICES)
+        self.assertIsNone(self.checkpoint(), "the checkpoint moved before the summary was acknowledged")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        self.receiver.control(holdAfter=None)
+        # After a restart the summary goes out (its groups were journalled: not again).
+        events, _ = self.run_day(cfg, plus(DAY, 1))
+        self.assertEqual([e["type"] for e in events], [SUMMARY])
+        self.assertEqual(events[0]["id"], held[0]["id"])
+        check_stream(self, self.received())
 
     def test_once_sends_summaries_too(self):
         cfg = self.config(summary=True)
