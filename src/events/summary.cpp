@@ -78,8 +78,8 @@ void PeriodTally::add(const Event& event, const std::vector<common::MetricValue>
                                [&](const auto& t) { return t.first == m.name; });
     if (metric == totals_.end()) metric = totals_.insert(totals_.end(), {m.name, {}});
     auto& units = metric->second;
-    auto unit = std::find_if(units.begin(), units.end(),
-                             [&](const auto& u) { return u.first == m.unit; });
+    auto unit =
+        std::find_if(units.begin(), units.end(), [&](const auto& u) { return u.first == m.unit; });
     if (unit == units.end()) unit = units.insert(units.end(), {m.unit, DecimalSum{}});
     if (!unit->second.add(m.amount)) ++bad_amounts_;
   }

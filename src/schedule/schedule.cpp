@@ -69,7 +69,6 @@ std::optional<DayRange> base_period(const PullPlan& plan) {
   return plan.restate;
 }
 
-
 // The followed periods of `estimated`: from follow_from up to the checkpoint.
 void plan_follow(PullPlan& plan, Instant now, std::optional<Day> checkpoint,
                  const config::Config& config, const std::set<Day>& estimated) {

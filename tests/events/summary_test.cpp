@@ -50,12 +50,13 @@ TEST_CASE("summary: exact totals per metric and unit, the ids' digest, the estim
   CHECK(e.estimated);
   // eventIds: SHA-256 of the four group ids, sorted, joined by '\n' (checked with Python's
   // hashlib and uuid over the same ids).
-  CHECK(e.data == R"({"date":"2024-01-15","groupBy":[{"type":"DIMENSION","key":"SERVICE"}],)"
-                  R"("groups":4,"estimated":true,"totals":{)"
-                  R"("unblendedCost":[{"amount":"5","unit":"EUR"},)"
-                  R"({"amount":"12345678901234567890.123456789012345678","unit":"USD"}],)"
-                  R"("blendedCost":[{"amount":"-7.25","unit":"EUR"},{"amount":"0.3","unit":"USD"}]},)"
-                  R"("eventIds":"c6406df506ae07ab401b4e917e66073789bc4e4f4b0aa34a004db08b0d1b216e"})");
+  CHECK(e.data ==
+        R"({"date":"2024-01-15","groupBy":[{"type":"DIMENSION","key":"SERVICE"}],)"
+        R"("groups":4,"estimated":true,"totals":{)"
+        R"("unblendedCost":[{"amount":"5","unit":"EUR"},)"
+        R"({"amount":"12345678901234567890.123456789012345678","unit":"USD"}],)"
+        R"("blendedCost":[{"amount":"-7.25","unit":"EUR"},{"amount":"0.3","unit":"USD"}]},)"
+        R"("eventIds":"c6406df506ae07ab401b4e917e66073789bc4e4f4b0aa34a004db08b0d1b216e"})");
 }
 
 TEST_CASE("summary: a new id whenever the period changes, the same one otherwise") {
@@ -72,8 +73,7 @@ TEST_CASE("summary: a new id whenever the period changes, the same one otherwise
   events::PeriodTally tally;
   const auto p = awkward(true);
   tally.add_period(p, events::make_events(p, kService, config::Granularity::daily, kNow));
-  CHECK(events::make_summary(p.start, tally, kService, config::Granularity::daily,
-                             kNow + hours{30})
+  CHECK(events::make_summary(p.start, tally, kService, config::Granularity::daily, kNow + hours{30})
             .id == a.id);
 }
 
@@ -83,9 +83,10 @@ TEST_CASE("summary: a period without groups, and a period over two pages") {
   empty.end = sys_days{year{2024} / 3 / 1};
   const auto e = summary_of(empty);
   CHECK(e.type == "aws.billing.summary.daily");
-  CHECK(e.data == R"({"date":"2024-02-01","groupBy":[{"type":"DIMENSION","key":"SERVICE"}],)"
-                  R"("groups":0,"estimated":false,"totals":{},)"
-                  R"("eventIds":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"})");
+  CHECK(e.data ==
+        R"({"date":"2024-02-01","groupBy":[{"type":"DIMENSION","key":"SERVICE"}],)"
+        R"("groups":0,"estimated":false,"totals":{},)"
+        R"("eventIds":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"})");
   CHECK(events::summary_type(config::Granularity::monthly) == "aws.billing.summary.monthly");
 
   // A period split over pages sums the same as whole.
@@ -96,8 +97,7 @@ TEST_CASE("summary: a period without groups, and a period over two pages") {
   second.groups.erase(second.groups.begin(), second.groups.begin() + 2);
   events::PeriodTally tally;
   tally.add_period(first, events::make_events(first, kService, config::Granularity::daily, kNow));
-  tally.add_period(second,
-                   events::make_events(second, kService, config::Granularity::daily, kNow));
+  tally.add_period(second, events::make_events(second, kService, config::Granularity::daily, kNow));
   CHECK(events::make_summary(whole.start, tally, kService, config::Granularity::daily, kNow) ==
         summary_of(whole));
 }

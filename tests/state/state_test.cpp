@@ -143,8 +143,7 @@ TEST_CASE("state: version 2 keeps followed periods and summaries; version 1 dige
   CHECK(old.estimated.empty());
   CHECK(old.summaries.empty());
   // What a later version might write is refused, naming what this build reads.
-  CHECK_THROWS_WITH_AS(parse(R"({"version":3})"), doctest::Contains("versions 1 to 2"),
-                       StateError);
+  CHECK_THROWS_WITH_AS(parse(R"({"version":3})"), doctest::Contains("versions 1 to 2"), StateError);
   CHECK_THROWS_AS(parse(R"({"version":2,"estimated":"2024-01-01"})"), StateError);
   CHECK_THROWS_AS(parse(R"({"version":2,"summaries":{"2024-01-01":1}})"), StateError);
 }
