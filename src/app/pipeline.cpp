@@ -369,9 +369,13 @@ void Pipeline::apply(InFlight& page, state::State& state, PullOutcome& outcome) 
     }
     begin = end;
   }
-  const auto settled = [&](Day day) {
+  record_settled(page, state, [&](Day day) {
     return !failed.contains(day) && !outcome.failed_periods.contains(day);
-  };
+  });
+}
+
+void Pipeline::record_settled(InFlight& page, state::State& state,
+                              const std::function<bool(Day)>& settled) {
   for (auto& period : page.digests) {
     if (!settled(period.day)) continue;
     auto& known = state.digests[period.day];

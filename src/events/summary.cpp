@@ -15,7 +15,7 @@ namespace {
 std::string hex(const unsigned char* bytes, unsigned length) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(2 * length);
+  out.reserve(std::size_t{2} * length);
   for (unsigned i = 0; i < length; ++i) {
     out.push_back(kHex[bytes[i] >> 4]);
     out.push_back(kHex[bytes[i] & 0xF]);
