@@ -80,8 +80,7 @@ int run_once(const config::Config& config, const Options& options) {
   auto run = [&]() -> asio::awaitable<void> {
     const auto at = std::chrono::time_point_cast<std::chrono::seconds>(runtime->clock()());
     const state::State before = state;
-    outcome =
-        co_await runtime->pipeline().pull(runtime->request_for(days, at), state);
+    outcome = co_await runtime->pipeline().pull(runtime->request_for(days, at), state);
     if (lock) {
       state.checkpoint =
           advance_checkpoint(before.checkpoint, next_days, outcome, config.granularity);

@@ -57,7 +57,6 @@ struct Pipeline::InFlight {
   std::vector<std::pair<Day, std::string>> summaries;  // summary ids to record once delivered
 };
 
-
 asio::awaitable<PullOutcome> Pipeline::pull(const PullRequest& request, state::State& state) {
   PullOutcome outcome;
   gauge_touched_ = false;
@@ -370,9 +369,13 @@ void Pipeline::apply(InFlight& page, state::State& state, PullOutcome& outcome) 
     }
     begin = end;
   }
-  const auto settled = [&](Day day) {
+  record_settled(page, state, [&](Day day) {
     return !failed.contains(day) && !outcome.failed_periods.contains(day);
-  };
+  });
+}
+
+void Pipeline::record_settled(InFlight& page, state::State& state,
+                              const std::function<bool(Day)>& settled) {
   for (auto& period : page.digests) {
     if (!settled(period.day)) continue;
     auto& known = state.digests[period.day];
@@ -401,8 +404,8 @@ asio::awaitable<void> Pipeline::send_summaries(state::State& state, PullOutcome&
   co_await settle_in_flight(state, outcome);
 }
 
-std::vector<events::Event> Pipeline::summary_events(const state::State& state,
-                                                    PullOutcome& outcome, InFlight& page) {
+std::vector<events::Event> Pipeline::summary_events(const state::State& state, PullOutcome& outcome,
+                                                    InFlight& page) {
   std::vector<events::Event> batch;
   for (auto& [day, tally] : tallies_) {
     // A period with an event not settled gets its summary once they all are (a later pull).
@@ -411,8 +414,8 @@ std::vector<events::Event> Pipeline::summary_events(const state::State& state,
       log::warn("amounts that are not decimal numbers are left out of a summary's totals",
                 {{"date", format_date(day)}, {"amounts", tally.tally.bad_amounts()}});
     }
-    auto summary = events::make_summary(day, tally.tally, config_.group_by, config_.granularity,
-                                        now_());
+    auto summary =
+        events::make_summary(day, tally.tally, config_.group_by, config_.granularity, now_());
     const auto recorded = state.summaries.find(day);
     const bool send = recorded != state.summaries.end() ? recorded->second != summary.id
                                                         : tally.fresh || tally.changed;

@@ -116,6 +116,9 @@ class Pipeline {
   // Waits for the page in flight, if any, and settles it into `outcome` and the digests.
   boost::asio::awaitable<void> settle_in_flight(state::State& state, PullOutcome& outcome);
   void apply(InFlight& page, state::State& state, PullOutcome& outcome);
+  // The digests, followed periods and summary ids of the page's settled periods into `state`.
+  static void record_settled(InFlight& page, state::State& state,
+                             const std::function<bool(Day)>& settled);
   void update_cost_gauge(const common::CostPeriod& period);
 
   const config::Config& config_;

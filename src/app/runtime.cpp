@@ -100,6 +100,23 @@ PullRequest Runtime::request_for(const schedule::DayRange& days, schedule::Insta
   return request;
 }
 
+PullRequest Runtime::request_of(const schedule::PullPlan& plan, const state::State& state,
+                                schedule::Instant now) const {
+  const auto period = plan.period();
+  PullRequest request = request_for(*period, now);
+  request.restate = plan.restate;
+  request.follow = plan.follow;
+  request.delivered_until = state.checkpoint;
+  request.extra = plan.extra();
+  log::info("pull started", {{"from", format_date(period->first)},
+                             {"to", format_date(period->last)},
+                             {"restated_days", plan.restate ? plan.restate->count() : 0},
+                             {"followed_periods", plan.follow.size()},
+                             {"extra_from", request.extra ? format_date(request.extra->first) : ""},
+                             {"extra_to", request.extra ? format_date(request.extra->last) : ""}});
+  return request;
+}
+
 asio::awaitable<PullOutcome> Runtime::pull_and_checkpoint(const schedule::PullPlan& plan,
                                                           state::State& state, bool persist) {
   const auto period = plan.period();
@@ -113,20 +130,9 @@ asio::awaitable<PullOutcome> Runtime::pull_and_checkpoint(const schedule::PullPl
     log::warn("missed days older than catch_up_days are skipped; backfill them with --once",
               {{"days", plan.skipped_days}, {"catch_up_days", config_.catch_up_days}});
   }
-  const auto extra = plan.extra();
-  log::info("pull started", {{"from", format_date(period->first)},
-                             {"to", format_date(period->last)},
-                             {"restated_days", plan.restate ? plan.restate->count() : 0},
-                             {"followed_periods", plan.follow.size()},
-                             {"extra_from", extra ? format_date(extra->first) : ""},
-                             {"extra_to", extra ? format_date(extra->last) : ""}});
   const auto started = std::chrono::steady_clock::now();
   state::State next = state;
-  PullRequest request = request_for(*period, now);
-  request.restate = plan.restate;
-  request.follow = plan.follow;
-  request.delivered_until = state.checkpoint;
-  request.extra = extra;
+  const PullRequest request = request_of(plan, state, now);
   PullOutcome outcome = co_await pipeline_->pull(request, next);
   // A pull's pages and events are freed now; hand the memory back so an idle service stays small
   // (glibc keeps freed heap otherwise).

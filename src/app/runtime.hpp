@@ -52,6 +52,9 @@ class Runtime {
   std::optional<Day> journal_from(schedule::Instant now) const;
   // A request of `days` emitted whole, with this config's restatement and follow windows.
   PullRequest request_for(const schedule::DayRange& days, schedule::Instant now) const;
+  // The request of a scheduled pull (plan.period() is set); logs what it pulls.
+  PullRequest request_of(const schedule::PullPlan& plan, const state::State& state,
+                         schedule::Instant now) const;
 
   // The run's long-lived coroutines (the scheduler, or the --once pull): a shutdown cancels them
   // together and waits for them (common::TaskGroup).

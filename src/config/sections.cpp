@@ -464,30 +464,12 @@ void read_log(Reader& r, const YAML::Node& node, Config& out) {
 Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
   Config c;
   r.check_keys(root, "",
-               {"target",
-                "endpoint",
-                "pull_hour",
-                "pull_zone",
-                "secret",
-                "role_arn",
-                "external_id",
-                "send_event_attempts",
-                "region",
-                "granularity",
-                "group_by",
-                "metrics",
-                "filter",
-                "catch_up_days",
-                "restate_days",
-                "follow_estimates_days",
-                "events",
-                "state_dir",
-                "delivery",
-                "proxy",
-                "listen",
-                "shutdown_timeout",
-                "max_response_bytes",
-                "cost_gauge_series",
+               {"target", "endpoint",         "pull_hour",          "pull_zone",
+                "secret", "role_arn",         "external_id",        "send_event_attempts",
+                "region", "granularity",      "group_by",           "metrics",
+                "filter", "catch_up_days",    "restate_days",       "follow_estimates_days",
+                "events", "state_dir",        "delivery",           "proxy",
+                "listen", "shutdown_timeout", "max_response_bytes", "cost_gauge_series",
                 "log"});
 
   read_target(r, root["target"], env, c.target);
@@ -504,8 +486,7 @@ Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
   read_filter(r, root["filter"], c.filter_json);
   r.integer(root["catch_up_days"], "catch_up_days", c.catch_up_days, 0, 366);
   r.integer(root["restate_days"], "restate_days", c.restate_days, 0, 90);
-  r.integer(root["follow_estimates_days"], "follow_estimates_days", c.follow_estimates_days, 0,
-            90);
+  r.integer(root["follow_estimates_days"], "follow_estimates_days", c.follow_estimates_days, 0, 90);
   read_events(r, root["events"], c.events);
   if (r.string(root["state_dir"], "state_dir", c.state_dir) && c.state_dir.empty()) {
     r.error("state_dir", "must not be empty");

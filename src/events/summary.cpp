@@ -15,7 +15,7 @@ namespace {
 std::string hex(const unsigned char* bytes, unsigned length) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(2 * length);
+  out.reserve(std::size_t{2} * length);
   for (unsigned i = 0; i < length; ++i) {
     out.push_back(kHex[bytes[i] >> 4]);
     out.push_back(kHex[bytes[i] & 0xF]);
@@ -78,8 +78,8 @@ void PeriodTally::add(const Event& event, const std::vector<common::MetricValue>
                                [&](const auto& t) { return t.first == m.name; });
     if (metric == totals_.end()) metric = totals_.insert(totals_.end(), {m.name, {}});
     auto& units = metric->second;
-    auto unit = std::find_if(units.begin(), units.end(),
-                             [&](const auto& u) { return u.first == m.unit; });
+    auto unit =
+        std::find_if(units.begin(), units.end(), [&](const auto& u) { return u.first == m.unit; });
     if (unit == units.end()) unit = units.insert(units.end(), {m.unit, DecimalSum{}});
     if (!unit->second.add(m.amount)) ++bad_amounts_;
   }

@@ -69,10 +69,6 @@ std::optional<DayRange> base_period(const PullPlan& plan) {
   return plan.restate;
 }
 
-bool contiguous(const DayRange& a, const DayRange& b) {
-  return a.first <= b.last + days{1} && b.first <= a.last + days{1};
-}
-
 // The followed periods of `estimated`: from follow_from up to the checkpoint.
 void plan_follow(PullPlan& plan, Instant now, std::optional<Day> checkpoint,
                  const config::Config& config, const std::set<Day>& estimated) {
@@ -84,6 +80,10 @@ void plan_follow(PullPlan& plan, Instant now, std::optional<Day> checkpoint,
   Day last = *plan.follow.rbegin();
   if (config.granularity == config::Granularity::monthly) last = add_months(last, 1) - days{1};
   plan.follow_range = DayRange{*plan.follow.begin(), last};
+  // The days between the followed periods and the others ride along when they were all
+  // delivered; skipped days (an outage longer than catch_up_days) never do.
+  const auto base = base_period(plan);
+  plan.follow_apart = base && base->first > *checkpoint + days{1};
 }
 
 }  // namespace
@@ -91,14 +91,13 @@ void plan_follow(PullPlan& plan, Instant now, std::optional<Day> checkpoint,
 std::optional<DayRange> PullPlan::period() const {
   const auto base = base_period(*this);
   if (!base) return follow_range;
-  if (!follow_range || !contiguous(*base, *follow_range)) return base;
+  if (!follow_range || follow_apart) return base;
   return DayRange{std::min(base->first, follow_range->first),
                   std::max(base->last, follow_range->last)};
 }
 
 std::optional<DayRange> PullPlan::extra() const {
-  const auto base = base_period(*this);
-  if (!base || !follow_range || contiguous(*base, *follow_range)) return std::nullopt;
+  if (!base_period(*this) || !follow_range || !follow_apart) return std::nullopt;
   return follow_range;
 }
 
@@ -108,10 +107,11 @@ std::optional<Day> follow_from(Instant now, const config::Config& config) {
   return config.granularity == config::Granularity::monthly ? first_of_month(oldest) : oldest;
 }
 
-PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Config& config,
-                   const std::set<Day>& estimated) {
+namespace {
+
+// Fresh and restated days.
+PullPlan plan_days(Instant now, std::optional<Day> checkpoint, const config::Config& config) {
   PullPlan plan;
-  plan_follow(plan, now, checkpoint, config, estimated);
   const Day yesterday = last_complete_day(now);
   if (config.granularity == config::Granularity::daily) {
     const Day oldest_allowed = yesterday - days{config.catch_up_days};
@@ -159,6 +159,15 @@ PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Con
   if (config.restate_days > 0 && checkpoint && *checkpoint >= last_month) {
     plan.restate = DayRange{last_month, std::min(*checkpoint, last_month_end)};
   }
+  return plan;
+}
+
+}  // namespace
+
+PullPlan plan_pull(Instant now, std::optional<Day> checkpoint, const config::Config& config,
+                   const std::set<Day>& estimated) {
+  PullPlan plan = plan_days(now, checkpoint, config);
+  plan_follow(plan, now, checkpoint, config, estimated);
   return plan;
 }
 

@@ -48,6 +48,7 @@ struct PullPlan {
   // (follow_estimates_days), and the days from the first to the end of the last.
   std::set<Day> follow;
   std::optional<DayRange> follow_range;
+  bool follow_apart = false;  // skipped days lie between them and the others
 
   // The request period: restated and fresh days together, and the followed periods when they
   // are contiguous with those (the delivered days between them ride along, ignored).

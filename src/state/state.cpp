@@ -53,6 +53,20 @@ void create_dir(const fs::path& dir) {
   if (ec) throw StateError("cannot create state_dir '" + dir.string() + "': " + ec.message());
 }
 
+void parse_digests(const json::value& digests, bool legacy, State& state) {
+  if (!digests.is_object()) throw StateError("\"digests\" must be an object");
+  // Version 1's ids carried no estimated flag: the digests of the amounts alone.
+  const std::string prefix = legacy ? std::string(kAmountsDigest) : std::string();
+  for (const auto& [day, groups] : digests.as_object()) {
+    if (!groups.is_object()) throw StateError("digests of " + std::string(day) + ": not an object");
+    auto& out = state.digests[parse_day(day, "digests")];
+    for (const auto& [key, id] : groups.as_object()) {
+      if (!id.is_string()) throw StateError("digest " + std::string(key) + ": not a string");
+      out.emplace(std::string(key), prefix + std::string(id.as_string()));
+    }
+  }
+}
+
 // Version 2: the estimated periods followed and the summary ids.
 void parse_followed(const json::object& obj, State& state) {
   if (const auto* estimated = obj.if_contains("estimated"); estimated != nullptr) {
@@ -116,18 +130,7 @@ State parse(std::string_view text) {
     state.checkpoint = parse_day(cp->as_string(), "checkpoint");
   }
   if (const auto* digests = obj.if_contains("digests"); digests != nullptr) {
-    if (!digests->is_object()) throw StateError("\"digests\" must be an object");
-    for (const auto& [day, groups] : digests->as_object()) {
-      if (!groups.is_object())
-        throw StateError("digests of " + std::string(day) + ": not an object");
-      auto& out = state.digests[parse_day(day, "digests")];
-      for (const auto& [key, id] : groups.as_object()) {
-        if (!id.is_string()) throw StateError("digest " + std::string(key) + ": not a string");
-        // Version 1's ids carried no estimated flag: the digest of the amounts alone.
-        out.emplace(std::string(key), (legacy ? std::string(kAmountsDigest) : std::string()) +
-                                          std::string(id.as_string()));
-      }
-    }
+    parse_digests(*digests, legacy, state);
   }
   parse_followed(obj, state);
   return state;

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "app/cli.hpp"
+#include "events/mapping.hpp"
 #include "support/run_coroutine.hpp"
 #include "support/temp_dir.hpp"
 
@@ -526,4 +527,190 @@ TEST_CASE("pipeline: a restated change journalled before a crash is not sent aga
   CHECK(outcome.journalled == 1);
   // B's new id is in the digests now (what state.json will hold).
   CHECK(state.digests[ymd("2024-01-13")].size() == 2);
+}
+
+namespace {
+
+common::CostPeriod estimated(common::CostPeriod p, bool flag = true) {
+  p.estimated = flag;
+  return p;
+}
+
+std::vector<std::string> subjects(const std::vector<events::Event>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events)
+    out.push_back(e.subject);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("pipeline: a followed period goes estimated, changed, final, then is left alone") {
+  Harness h;
+  state::State state;
+  const Day d13 = ymd("2024-01-13");
+  app::PullRequest first = request("2024-01-13", "2024-01-13");
+  first.follow_from = ymd("2024-01-01");
+  h.pages = {{estimated(period("2024-01-13", {{"A", "1"}, {"B", "2"}}))}};
+  h.pull(first, state);
+  CHECK(h.sink.received.size() == 2);
+  CHECK(state.estimated == std::set<Day>{d13});
+  CHECK(state.digests[d13].size() == 2);
+  const auto first_ids = h.sink.received;
+
+  // Next day: 01-13 followed in the same request period; B changed, still estimated.
+  h.sink.received.clear();
+  app::PullRequest second = request("2024-01-13", "2024-01-14");
+  second.follow_from = ymd("2024-01-01");
+  second.follow = {d13};
+  second.delivered_until = d13;
+  h.pages = {{estimated(period("2024-01-13", {{"A", "1"}, {"B", "2.5"}})),
+              estimated(period("2024-01-14", {{"A", "4"}}))}};
+  auto outcome = h.pull(second, state);
+  CHECK(subjects(h.sink.received) == std::vector<std::string>{"2024-01-13/B", "2024-01-14/A"});
+  CHECK(h.sink.received[0].estimated);
+  CHECK(outcome.unchanged == 1);
+  CHECK(state.estimated == std::set<Day>{d13, ymd("2024-01-14")});
+
+  // 01-13 turned final: every group again, with new ids; 01-14 unchanged sends nothing.
+  h.sink.received.clear();
+  app::PullRequest third = request("2024-01-13", "2024-01-15");
+  third.follow_from = ymd("2024-01-01");
+  third.follow = {d13, ymd("2024-01-14")};
+  third.delivered_until = ymd("2024-01-14");
+  h.pages = {{estimated(period("2024-01-13", {{"A", "1"}, {"B", "2.5"}}), false),
+              estimated(period("2024-01-14", {{"A", "4"}})),
+              estimated(period("2024-01-15", {{"A", "5"}}))}};
+  h.pull(third, state);
+  CHECK(subjects(h.sink.received) ==
+        std::vector<std::string>{"2024-01-13/A", "2024-01-13/B", "2024-01-15/A"});
+  CHECK_FALSE(h.sink.received[0].estimated);
+  CHECK(h.sink.received[0].id != first_ids[0].id);
+  CHECK(state.estimated == std::set<Day>{ymd("2024-01-14"), ymd("2024-01-15")});
+  // Not followed any more, and no restatement: its digests are gone from the state.
+  CHECK_FALSE(state.digests.contains(d13));
+
+  // A delivered period that is neither followed nor restated only rides along: ignored.
+  h.sink.received.clear();
+  app::PullRequest fourth = request("2024-01-13", "2024-01-15");
+  fourth.follow_from = ymd("2024-01-01");
+  fourth.follow = {ymd("2024-01-14"), ymd("2024-01-15")};
+  fourth.delivered_until = ymd("2024-01-15");
+  h.pages = {{estimated(period("2024-01-13", {{"A", "99"}}), false),
+              estimated(period("2024-01-14", {{"A", "4"}})),
+              estimated(period("2024-01-15", {{"A", "5"}}))}};
+  outcome = h.pull(fourth, state);
+  CHECK(h.sink.received.empty());
+  CHECK_FALSE(outcome.seen_periods.contains(d13));
+
+  // Leaving the window ends the following.
+  fourth.follow_from = ymd("2024-01-15");
+  fourth.follow = {ymd("2024-01-15")};
+  h.pull(fourth, state);
+  CHECK(state.estimated == std::set<Day>{ymd("2024-01-15")});
+}
+
+TEST_CASE("pipeline: summaries come after every group of their period, once per change") {
+  Harness h;
+  h.config.events.summary = true;
+  state::State state;
+  app::PullRequest first = request("2024-01-13", "2024-01-14");
+  first.follow_from = ymd("2024-01-01");
+  common::CostPeriod empty = estimated(period("2024-01-14", {}));
+  h.pages = {{estimated(period("2024-01-13", {{"A", "1.5"}}))},
+             {estimated(period("2024-01-13", {{"B", "0.25"}})), empty}};
+  auto outcome = h.pull(first, state);
+  REQUIRE(h.sink.received.size() == 4);
+  CHECK(subjects(h.sink.received) ==
+        std::vector<std::string>{"2024-01-13/A", "2024-01-13/B", "2024-01-13", "2024-01-14"});
+  const auto& summary = h.sink.received[2];
+  CHECK(summary.type == "aws.billing.summary.daily");
+  CHECK(summary.data.find(R"("groups":2,"estimated":true,)"
+                          R"("totals":{"unblendedCost":[{"amount":"1.75","unit":"USD"}]})") !=
+        std::string::npos);
+  CHECK(h.sink.received[3].data.find(R"("groups":0)") != std::string::npos);
+  CHECK(outcome.result.delivered == 4);
+  CHECK(state.summaries.size() == 2);
+
+  // Pulled again unchanged: nothing, not even a summary.
+  h.sink.received.clear();
+  app::PullRequest again = request("2024-01-13", "2024-01-14");
+  again.follow_from = ymd("2024-01-01");
+  again.follow = {ymd("2024-01-13"), ymd("2024-01-14")};
+  again.delivered_until = ymd("2024-01-14");
+  h.pull(again, state);
+  CHECK(h.sink.received.empty());
+
+  // B changed: B, then a new summary of 01-13.
+  h.pages = {{estimated(period("2024-01-13", {{"A", "1.5"}, {"B", "0.5"}})), empty}};
+  h.pull(again, state);
+  REQUIRE(subjects(h.sink.received) == std::vector<std::string>{"2024-01-13/B", "2024-01-13"});
+  CHECK(h.sink.received[1].id != summary.id);
+  CHECK(h.sink.received[1].data.find(R"("amount":"2")") != std::string::npos);
+}
+
+TEST_CASE("pipeline: a period with an event not delivered gets no summary, and no checkpoint") {
+  Harness h;
+  h.config.events.summary = true;
+  h.sink.refuse = {"2024-01-13/B"};
+  state::State state;
+  h.pages = {{period("2024-01-12", {{"A", "1"}}), period("2024-01-13", {{"A", "1"}, {"B", "1"}})}};
+  auto outcome = h.pull(request("2024-01-12", "2024-01-13"), state);
+  CHECK(subjects(h.sink.received) ==
+        std::vector<std::string>{"2024-01-12/A", "2024-01-13/A", "2024-01-12"});
+  CHECK(outcome.failed_periods == std::set<Day>{ymd("2024-01-13")});
+  // A refused summary holds its period back like any event.
+  h.sink.refuse = {"2024-01-12"};
+  h.sink.received.clear();
+  outcome = h.pull(request("2024-01-12", "2024-01-12"), state);
+  CHECK(outcome.failed_periods == std::set<Day>{ymd("2024-01-12")});
+  CHECK(app::advance_checkpoint(ymd("2024-01-11"),
+                                schedule::DayRange{ymd("2024-01-12"), ymd("2024-01-12")}, outcome,
+                                config::Granularity::daily) == ymd("2024-01-11"));
+}
+
+TEST_CASE("pipeline: digests of version 1 are compared on amounts and migrated; nothing re-sent") {
+  Harness h;
+  const Day d13 = ymd("2024-01-13");
+  const auto p = period("2024-01-13", {{"A", "1"}, {"B", "2"}});
+  // What version 1 stored: the ids of that time, i.e. the digests of the amounts.
+  state::State state;
+  for (const auto& e : events::make_events(p, h.config.group_by, h.config.granularity, {})) {
+    state.digests[d13][state::group_key(e.subject)] =
+        std::string(state::kAmountsDigest) + events::to_string(e.amounts);
+  }
+  app::PullRequest restate = request("2024-01-13", "2024-01-13");
+  restate.restate = schedule::DayRange{d13, d13};
+  restate.digest_from = d13;
+  restate.delivered_until = d13;
+  h.pages = {{p}};
+  auto outcome = h.pull(restate, state);
+  CHECK(h.sink.received.empty());
+  CHECK(outcome.unchanged == 2);
+  for (const auto& [key, id] : state.digests[d13])
+    CHECK_FALSE(id.starts_with(state::kAmountsDigest));
+  // Migrated: the next restatement compares ids.
+  outcome = h.pull(restate, state);
+  CHECK(h.sink.received.empty());
+  CHECK(outcome.unchanged == 2);
+}
+
+TEST_CASE("pipeline: acknowledgements journalled by version 1 (ids without the flag) are kept") {
+  JournalDir dir;
+  metrics::Metrics metrics;
+  state::State state;
+  config::Config config;
+  config.metrics = {"UnblendedCost"};
+  const auto p = period("2024-01-13", {{"A", "1"}, {"B", "1"}});
+  const auto made = events::make_events(p, config.group_by, config.granularity, {});
+  state::AckJournal journal(dir.path);
+  journal.open(std::nullopt, std::nullopt);
+  state::RecordBuilder records;
+  records.add(ymd("2024-01-13"), state::id_digest(events::to_string(made[0].amounts)));
+  journal.append(records);
+  AckingSink sink;
+  const auto outcome =
+      pull_journalled(sink, journal, {{p}}, request("2024-01-13", "2024-01-13"), state, metrics);
+  CHECK(sink.received == std::vector<std::string>{"2024-01-13/B"});
+  CHECK(outcome.journalled == 1);
 }

@@ -236,3 +236,61 @@ TEST_CASE("once: MONTHLY pulls the last complete month, or whole months only") {
   CHECK_FALSE(now.days);
   CHECK(now.error.find("2024-02-01 .. 2024-02-29") != std::string::npos);
 }
+
+TEST_CASE("plan: followed estimated days share the fresh day's request period") {
+  auto c = daily();
+  c.follow_estimates_days = 35;
+  // 01-10 and 01-12 are still estimated; 01-11 is final and rides along, ignored.
+  const std::set<Day> estimated{ymd("2024-01-10"), ymd("2024-01-12")};
+  auto plan = plan_pull(at("2024-01-15T02:00:00Z"), ymd("2024-01-13"), c, estimated);
+  CHECK(*plan.fresh == range(ymd("2024-01-14"), ymd("2024-01-14")));
+  CHECK(plan.follow == estimated);
+  CHECK(*plan.period() == range(ymd("2024-01-10"), ymd("2024-01-14")));
+  CHECK_FALSE(plan.extra());
+  CHECK(*follow_from(at("2024-01-15T02:00:00Z"), c) == ymd("2023-12-11"));
+
+  // Older than follow_estimates_days: no longer followed.
+  c.follow_estimates_days = 4;
+  auto window = plan_pull(at("2024-01-15T02:00:00Z"), ymd("2024-01-13"), c, estimated);
+  CHECK(window.follow == std::set<Day>{ymd("2024-01-12")});
+  CHECK(*window.period() == range(ymd("2024-01-12"), ymd("2024-01-14")));
+
+  // Off: nothing followed, whatever the state says.
+  c.follow_estimates_days = 0;
+  auto off = plan_pull(at("2024-01-15T02:00:00Z"), ymd("2024-01-13"), c, estimated);
+  CHECK(off.follow.empty());
+  CHECK(*off.period() == range(ymd("2024-01-14"), ymd("2024-01-14")));
+  CHECK_FALSE(follow_from(at("2024-01-15T02:00:00Z"), c));
+}
+
+TEST_CASE("plan: after an outage longer than catch_up_days, followed days are one more period") {
+  auto c = daily(7);
+  c.follow_estimates_days = 35;
+  const std::set<Day> estimated{ymd("2024-01-02"), ymd("2024-01-03")};
+  auto plan = plan_pull(at("2024-01-20T02:00:00Z"), ymd("2024-01-03"), c, estimated);
+  CHECK(*plan.fresh == range(ymd("2024-01-12"), ymd("2024-01-19")));
+  CHECK(*plan.period() == range(ymd("2024-01-12"), ymd("2024-01-19")));
+  CHECK(*plan.extra() == range(ymd("2024-01-02"), ymd("2024-01-03")));
+  // Up to date (a retry): the followed days alone.
+  auto retry = plan_pull(at("2024-01-04T05:00:00Z"), ymd("2024-01-03"), c, estimated);
+  CHECK_FALSE(retry.fresh);
+  CHECK(*retry.period() == range(ymd("2024-01-02"), ymd("2024-01-03")));
+  CHECK_FALSE(retry.extra());
+}
+
+TEST_CASE("plan: MONTHLY follows an estimated month while it ends within the window") {
+  auto c = daily();
+  c.granularity = sab::config::Granularity::monthly;
+  c.follow_estimates_days = 10;
+  const std::set<Day> estimated{ymd("2024-01-01")};
+  // February 5th: January ended 5 days before yesterday; it is pulled again, alone.
+  auto plan = plan_pull(at("2024-02-05T02:00:00Z"), ymd("2024-01-31"), c, estimated);
+  CHECK_FALSE(plan.fresh);
+  CHECK(plan.follow == estimated);
+  CHECK(*plan.period() == range(ymd("2024-01-01"), ymd("2024-01-31")));
+  CHECK(*follow_from(at("2024-02-05T02:00:00Z"), c) == ymd("2024-01-01"));
+  // February 20th: January ended more than 10 days ago.
+  auto late = plan_pull(at("2024-02-20T02:00:00Z"), ymd("2024-01-31"), c, estimated);
+  CHECK(late.follow.empty());
+  CHECK_FALSE(late.period());
+}

@@ -123,3 +123,43 @@ TEST_CASE("state: a state dir it creates is 0700 even under umask 000") {
   REQUIRE(::stat((dir.path / "c").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0750);
 }
+
+TEST_CASE("state: version 2 keeps followed periods and summaries; version 1 digests are migrated") {
+  State s;
+  s.checkpoint = ymd("2024-02-29");
+  s.digests[ymd("2024-02-28")]["abc"] = "id-1";
+  s.estimated = {ymd("2024-02-28"), ymd("2024-02-29")};
+  s.summaries[ymd("2024-02-28")] = "summary-1";
+  const std::string text = serialize(s);
+  CHECK(text.find("\"version\":2") != std::string::npos);
+  CHECK(parse(text) == s);
+
+  // Version 1 stored ids without the estimated flag: the digests of the amounts alone.
+  const State old = parse(
+      R"({"version":1,"checkpoint":"2024-02-29","digests":{"2024-02-28":{"abc":"c4895bc0-0610-502c-b729-ec54ca20f7bd"}}})");
+  CHECK(old.checkpoint == ymd("2024-02-29"));
+  CHECK(old.digests.at(ymd("2024-02-28")).at("abc") ==
+        std::string(kAmountsDigest) + "c4895bc0-0610-502c-b729-ec54ca20f7bd");
+  CHECK(old.estimated.empty());
+  CHECK(old.summaries.empty());
+  // What a later version might write is refused, naming what this build reads.
+  CHECK_THROWS_WITH_AS(parse(R"({"version":3})"), doctest::Contains("versions 1 to 2"), StateError);
+  CHECK_THROWS_AS(parse(R"({"version":2,"estimated":"2024-01-01"})"), StateError);
+  CHECK_THROWS_AS(parse(R"({"version":2,"summaries":{"2024-01-01":1}})"), StateError);
+}
+
+TEST_CASE("state: prune_unused keeps what the next pulls compare") {
+  State s;
+  for (const char* d : {"2024-02-01", "2024-02-20", "2024-02-27", "2024-02-28"}) {
+    s.digests[ymd(d)]["k"] = "id";
+    s.summaries[ymd(d)] = "summary";
+  }
+  s.estimated = {ymd("2024-02-01")};
+  prune_unused(s, ymd("2024-02-27"));
+  CHECK(s.digests.size() == 3);
+  CHECK(s.digests.contains(ymd("2024-02-01")));  // followed
+  CHECK_FALSE(s.digests.contains(ymd("2024-02-20")));
+  CHECK(s.summaries.size() == 3);
+  prune_unused(s, std::nullopt);
+  CHECK(s.digests.size() == 1);
+}
