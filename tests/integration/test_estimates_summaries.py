@@ -210,7 +210,7 @@ class EstimatesCase(ServiceTestCase):
     def page_size(self):
         return 100
 
-    def config(self, follow=None, summary=None, mode="binary", target=None, name="config.yml", extra=""):
+    def config(self, follow=None, summary=None, mode="binary", target=None, name="config.yml", extra="", catch_up=30):
         """None leaves a key out (its default)."""
         keys = ""
         if follow is not None:
@@ -221,7 +221,7 @@ class EstimatesCase(ServiceTestCase):
 endpoint: {self.server.url}
 state_dir: {self.state_dir}
 listen: 127.0.0.1:{self.http_port}
-catch_up_days: 30
+catch_up_days: {catch_up}
 delivery: {{mode: {mode}, batch_size: 4, concurrency: 4, timeout: 5s}}
 log: {{format: json, level: debug}}
 {keys}{extra}""", name)
@@ -411,8 +411,8 @@ class FollowEstimates(EstimatesCase):
         self.assertEqual(sorted({date_of(e) for e in events}), [plus(DAY, n) for n in range(2, 6)])
         check_stream(self, self.received())
 
-    def test_followed_days_apart_from_the_new_day_take_one_more_period(self):
-        cfg = self.config(follow=5, summary=True)
+    def test_final_days_between_ride_along_and_an_outage_takes_one_more_period(self):
+        cfg = self.config(follow=10, summary=True)
         names = self.fake.services
         # A catch-up of D..D+2: D and D+2 estimated, D+1 final.
         self.write_state(plus(DAY, -1))
@@ -420,8 +420,8 @@ class FollowEstimates(EstimatesCase):
         events, periods = self.run_day(cfg, plus(DAY, 3))
         self.assertEqual(periods, [(DAY, plus(DAY, 3), "DAILY")])
         self.assertEqual(len(events), 3 * (len(names) + 1))
-        # D+3 is new: the followed D and D+2 are contiguous with it through D+1, which rides along
-        # in the one request and sends nothing (not followed), whatever AWS now says of it.
+        # D+3 is new: the followed D and D+2 share its request period; D+1 rides along in it and
+        # sends nothing (final, not followed), whatever AWS now says of it.
         spec = self.set_days({DAY: {"estimated": True, "bump": 1}, plus(DAY, 1): {"bump": 1},
                               plus(DAY, 2): {"estimated": True}})
         events, periods = self.run_day(cfg, plus(DAY, 4))
@@ -430,16 +430,26 @@ class FollowEstimates(EstimatesCase):
         self.assert_groups_as_aws_says(events, spec, plus(DAY, 3))
         self.assertEqual(sorted({date_of(e) for e in events}), [DAY, plus(DAY, 3)])
         self.assertEqual(len(events), 2 * (len(names) + 1))
-        # D+4 is new, D+3 final: the followed D..D+2 are apart from it, one more period (not one
-        # per day); D+2 turned final, D did not change, D+1 rides along again.
+        # D+4 is new: D+2 turned final, D did not change; the final D+1 and D+3 ride along.
         spec = self.set_days({DAY: {"estimated": True, "bump": 1}, plus(DAY, 1): {"bump": 2},
-                              plus(DAY, 2): {}, plus(DAY, 4): {"estimated": True}})
+                              plus(DAY, 2): {}, plus(DAY, 3): {"bump": 1}, plus(DAY, 4): {"estimated": True}})
         events, periods = self.run_day(cfg, plus(DAY, 5))
-        self.assertEqual(sorted(periods), [(DAY, plus(DAY, 3), "DAILY"), (plus(DAY, 4), plus(DAY, 5), "DAILY")])
+        self.assertEqual(periods, [(DAY, plus(DAY, 5), "DAILY")])
         self.assert_groups_as_aws_says(events, spec, plus(DAY, 2))
         self.assert_groups_as_aws_says(events, spec, plus(DAY, 4))
         self.assertEqual(sorted({date_of(e) for e in events}), [plus(DAY, 2), plus(DAY, 4)])
         self.assertEqual(len(events), 2 * (len(names) + 1))
+        # An outage longer than catch_up_days (D+5 and D+6 skipped; yesterday and 2 days before it
+        # are pulled): the followed days D..D+4 are
+        # apart from the new ones and take one more period (not one per day); D turned final.
+        spec = self.set_days({DAY: {"bump": 1}, plus(DAY, 4): {"estimated": True}, plus(DAY, 7): {"estimated": True},
+                              plus(DAY, 8): {"estimated": True}, plus(DAY, 9): {"estimated": True}})
+        short = self.config(follow=10, summary=True, name="short.yml", catch_up=2)
+        events, periods = self.run_day(short, plus(DAY, 10))
+        self.assertEqual(sorted(periods), [(DAY, plus(DAY, 5), "DAILY"), (plus(DAY, 7), plus(DAY, 10), "DAILY")])
+        self.assert_groups_as_aws_says(events, spec, DAY)
+        self.assertEqual(sorted({date_of(e) for e in events}), [DAY, plus(DAY, 7), plus(DAY, 8), plus(DAY, 9)])
+        self.assertEqual(len(events), 4 * (len(names) + 1))
         check_stream(self, self.received())
 
     def test_monthly_periods_are_followed_and_summarized_too(self):
@@ -594,6 +604,22 @@ class Summaries(EstimatesCase):
         self.assertEqual([e["type"] for e in events], [SUMMARY])
         self.assertEqual(events[0]["id"], held[0]["id"])
         check_stream(self, self.received())
+
+    def test_a_dead_lettered_group_still_counts_in_the_summary(self):
+        # The README: the summary then tells the sink exactly what it misses.
+        cfg = self.config(summary=True)
+        self.set_days({})
+        self.receiver.control(fail=1, status=400)
+        events, _ = self.run_day(cfg, plus(DAY, 1))
+        with open(os.path.join(self.state_dir, "dead-letter.jsonl"), encoding="utf-8") as f:
+            dead = [json.loads(line) for line in f]
+        self.assertEqual(len(dead), 1)
+        summaries = self.summaries_of(events)
+        self.assertEqual(len(summaries), 1)
+        groups = {e["subject"]: e for e in events if not is_summary(e)}
+        self.assertEqual(len(groups), self.SERVICES - 1)
+        groups[dead[0]["subject"]] = dead[0]
+        self.assertEqual(summary_problems(summaries[0], groups), [])
 
     def test_once_sends_summaries_too(self):
         cfg = self.config(summary=True)
