@@ -56,6 +56,21 @@ struct Proxy {
   std::string no_proxy;  // NO_PROXY syntax: hosts, domain suffixes, *, IPs and CIDR blocks
 };
 
+// GetCostForecast once a UTC day, one aws.billing.forecast.monthly event (off: each request is
+// billed).
+struct Forecast {
+  bool enabled = false;
+  std::string metric = "UNBLENDED_COST";  // a GetCostForecast Metric
+  int prediction_interval = 80;           // PredictionIntervalLevel, 51..99
+};
+
+// GetAnomalies once a UTC day, one aws.billing.anomaly event per new or grown anomaly.
+struct Anomalies {
+  bool enabled = false;
+  std::string monitor_arn;  // empty: every monitor
+  double min_impact = 0;    // only anomalies whose total impact is at least this
+};
+
 struct Listen {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
@@ -81,6 +96,8 @@ struct Config {
   unsigned restate_days = 0;
   std::string state_dir = kDefaultStateDir;
   Delivery delivery;
+  Forecast forecast;
+  Anomalies anomalies;
   Proxy proxy;
   Listen listen;
   std::chrono::milliseconds shutdown_timeout{20'000};

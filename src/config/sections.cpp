@@ -480,6 +480,8 @@ Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
                 "shutdown_timeout",
                 "max_response_bytes",
                 "cost_gauge_series",
+                "forecast",
+                "anomalies",
                 "log"});
 
   read_target(r, root["target"], env, c.target);
@@ -507,6 +509,8 @@ Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
              std::chrono::milliseconds{0});
   read_max_response_bytes(r, root["max_response_bytes"], c.max_response_bytes);
   r.integer(root["cost_gauge_series"], "cost_gauge_series", c.cost_gauge_series, 0, 100000);
+  read_forecast(r, root["forecast"], c.forecast);
+  read_anomalies(r, root["anomalies"], c.anomalies);
   read_log(r, root["log"], c);
   return c;
 }
