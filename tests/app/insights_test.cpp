@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "app/cli.hpp"
