@@ -117,14 +117,13 @@ asio::awaitable<void> Insights::forecast(common::Day today, state::InsightsState
   if (state.forecast_sent == today) co_return;  // one a day
   const auto& cfg = config_.forecast;
   const aws::TimePeriod period = aws::forecast_period(today);
-  const std::string body =
-      aws::build_forecast_body({period, cfg.metric, cfg.prediction_interval});
+  const std::string body = aws::build_forecast_body({period, cfg.metric, cfg.prediction_interval});
   common::Forecast forecast;
   std::string error;
   try {
-    co_await call_(aws::kGetCostForecast, body,
-                   [&forecast](std::string& answer) { forecast = aws::parse_forecast(answer); },
-                   false);
+    co_await call_(
+        aws::kGetCostForecast, body,
+        [&forecast](std::string& answer) { forecast = aws::parse_forecast(answer); }, false);
   } catch (const boost::system::system_error& e) {
     stopping_ = e.code() == asio::error::operation_aborted;
     error = e.what();
@@ -161,9 +160,9 @@ asio::awaitable<std::vector<common::Anomaly>> Insights::list_anomalies(common::D
   aws::AnomalyQuery query{start, config_.anomalies.monitor_arn, config_.anomalies.min_impact, {}};
   for (std::size_t pages = 1;; ++pages) {
     if (pages > kMaxAnomalyPages) {
-      throw aws::CostExplorerError(aws::CeErrorKind::bad_response,
-                                   "GetAnomalies paging did not end after " +
-                                       std::to_string(kMaxAnomalyPages) + " pages");
+      throw aws::CostExplorerError(
+          aws::CeErrorKind::bad_response,
+          "GetAnomalies paging did not end after " + std::to_string(kMaxAnomalyPages) + " pages");
     }
     aws::AnomalyPage page;
     const auto read = [&page](std::string& answer) { page = aws::parse_anomalies(answer); };
@@ -186,8 +185,7 @@ asio::awaitable<std::vector<common::Anomaly>> Insights::list_anomalies(common::D
 }
 
 asio::awaitable<bool> Insights::deliver_anomalies(const std::vector<common::Anomaly>& anomalies,
-                                                  common::Day today,
-                                                  state::InsightsState& state) {
+                                                  common::Day today, state::InsightsState& state) {
   // One event per anomaly id (the last listed wins), only when its id is news.
   std::map<std::string_view, const common::Anomaly*> by_id;
   for (const auto& a : anomalies)
@@ -207,6 +205,7 @@ asio::awaitable<bool> Insights::deliver_anomalies(const std::vector<common::Anom
   }
   if (batch.empty()) co_return true;
   std::vector<std::string> event_ids;
+  event_ids.reserve(batch.size());
   for (const auto& e : batch)
     event_ids.push_back(e.id);
   const auto result = co_await sink_.deliver(std::move(batch));

@@ -66,7 +66,7 @@ class Insights {
   metrics::Metrics& metrics_;
   WallClock now_;
   bool persist_ = true;
-  bool stopping_ = false;  // a shutdown cancelled a request: no further step
+  bool stopping_ = false;                       // a shutdown cancelled a request: no further step
   std::optional<state::InsightsState> memory_;  // a dry run's progress
   std::string forecast_warning_;
   std::string anomalies_warning_;

@@ -152,8 +152,8 @@ FailureKind failure_kind(ErrorClass cls) {
 
 // The error a request that may not be retried ends the fetch with.
 [[noreturn]] void throw_request_failure(std::string_view operation, FailureKind failure,
-                                        const std::string& detail,
-                                        const std::string& access_key_id, int retries) {
+                                        const std::string& detail, const std::string& access_key_id,
+                                        int retries) {
   if (failure == FailureKind::auth_error) {
     throw CostExplorerError(CeErrorKind::auth,
                             "Cost Explorer rejected the credentials of "

@@ -105,8 +105,8 @@ bool is_json_number(std::string_view s) {
 // A number field as the answer wrote it (never through a float); null reads as absent.
 common::JsonNumber number(od::value value, std::string_view what) {
   std::string_view raw = value.raw_json_token();
-  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' ||
-                          raw.back() == '\r'))
+  while (!raw.empty() &&
+         (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\n' || raw.back() == '\r'))
     raw.remove_suffix(1);
   if (raw == "null") return {};
   if (!is_json_number(raw)) fail(std::string(what) + " must be a number");

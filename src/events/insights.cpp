@@ -136,8 +136,8 @@ Event make_forecast_event(const common::Forecast& forecast, const ForecastContex
   data.string("madeOn", made_on);
   data.close();
 
-  event.id = id_of({kSource, kForecastType, month, made_on, context.metric, interval,
-                    forecast.mean, forecast.lower, forecast.upper, forecast.unit});
+  event.id = id_of({kSource, kForecastType, month, made_on, context.metric, interval, forecast.mean,
+                    forecast.lower, forecast.upper, forecast.unit});
   return event;
 }
 

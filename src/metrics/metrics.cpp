@@ -167,7 +167,8 @@ prometheus::Counter& Metrics::ce_requests(std::string_view operation, std::strin
   key.append(operation).push_back('\n');
   key.append(result);
   if (auto it = ce_by_.find(key); it != ce_by_.end()) return *it->second;
-  auto& m = ce_requests_->Add({{"operation", std::string(operation)}, {"result", std::string(result)}});
+  auto& m =
+      ce_requests_->Add({{"operation", std::string(operation)}, {"result", std::string(result)}});
   ce_by_.emplace(std::move(key), &m);
   return m;
 }

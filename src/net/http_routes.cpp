@@ -25,9 +25,10 @@ std::string one_line(std::string text) {
 // whatever it holds.
 void set_readiness(ServerResponse& res, const std::string& reason, const std::string& warning) {
   if (reason.empty()) {
-    set_text(res, http::status::ok,
-             warning.empty() ? std::string("ready\n") : "ready\nwarning: " + one_line(warning) + "\n",
-             kPlain);
+    set_text(
+        res, http::status::ok,
+        warning.empty() ? std::string("ready\n") : "ready\nwarning: " + one_line(warning) + "\n",
+        kPlain);
     return;
   }
   set_text(res, http::status::service_unavailable, one_line(reason) + "\n", kPlain);

@@ -98,7 +98,8 @@ Day anomaly_query_start(const InsightsState& state, Day today) {
 }
 
 void prune_anomalies(InsightsState& state, Day oldest) {
-  std::erase_if(state.anomalies, [oldest](const auto& entry) { return entry.second.seen < oldest; });
+  std::erase_if(state.anomalies,
+                [oldest](const auto& entry) { return entry.second.seen < oldest; });
 }
 
 std::string serialize_insights(const InsightsState& state) {

@@ -66,8 +66,7 @@ struct Harness {
     insights = std::make_unique<app::Insights>(
         config,
         [this](std::string_view op, const std::string& body,
-               const aws::CostExplorerClient::AnswerReader& read,
-               bool) -> asio::awaitable<bool> {
+               const aws::CostExplorerClient::AnswerReader& read, bool) -> asio::awaitable<bool> {
           requests.emplace_back(op, body);
           auto& queue = answers[std::string(op)];
           REQUIRE_MESSAGE(!queue.empty(), "no answer queued for ", std::string(op));
@@ -90,8 +89,8 @@ struct Harness {
   void next_day() { now += std::chrono::days{1}; }
 
   std::size_t count(std::string_view op) const {
-    return static_cast<std::size_t>(std::count_if(
-        requests.begin(), requests.end(), [&](const auto& r) { return r.first == op; }));
+    return static_cast<std::size_t>(std::count_if(requests.begin(), requests.end(),
+                                                  [&](const auto& r) { return r.first == op; }));
   }
 
   double errors(std::string_view kind) { return metrics.insight_errors(kind).Value(); }

@@ -45,8 +45,8 @@ common::Anomaly anomaly() {
   a.total_actual_spend = "150";
   a.total_expected_spend = "50";
   a.total_impact_percentage = "200.0";
-  a.root_causes.push_back({"Amazon EC2", "us-east-1", "123456789012", "Payer \"main\"",
-                           "BoxUsage:m5.large", "12.25"});
+  a.root_causes.push_back(
+      {"Amazon EC2", "us-east-1", "123456789012", "Payer \"main\"", "BoxUsage:m5.large", "12.25"});
   return a;
 }
 
