@@ -69,6 +69,11 @@ Runtime::Runtime(const config::Config& config, const Options& options)
     return cancellable(ce_->fetch(aws::TimePeriod{first, end}, std::move(handler)));
   };
   pipeline_ = std::make_unique<Pipeline>(config_, std::move(fetch), *sink_, metrics_, clock_);
+  CallFn call = [this](std::string_view operation, const std::string& body,
+                       const aws::CostExplorerClient::AnswerReader& read, bool restarted) {
+    return cancellable(ce_->call(operation, body, read, restarted));
+  };
+  insights_ = std::make_unique<Insights>(config_, std::move(call), *sink_, metrics_, clock_);
 }
 
 Runtime::~Runtime() = default;

@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "app/cli.hpp"
+#include "app/insights.hpp"
 #include "app/pipeline.hpp"
 #include "aws/ce_client.hpp"
 #include "aws/credentials.hpp"
@@ -36,6 +37,8 @@ class Runtime {
   aws::CredentialProvider& credentials() { return *credentials_; }
   delivery::EventSink& sink() { return *sink_; }
   Pipeline& pipeline() { return *pipeline_; }
+  // The daily forecast and anomaly checks (the service runs them after its pulls).
+  Insights& insights() { return *insights_; }
   const config::Config& config() const { return config_; }
   WallClock clock() const { return clock_; }
 
@@ -96,6 +99,7 @@ class Runtime {
   std::unique_ptr<delivery::EventSink> sink_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<state::AckJournal> journal_;
+  std::unique_ptr<Insights> insights_;
 };
 
 template <class T>

@@ -61,6 +61,8 @@ class Scheduler {
         if (outcome.cancelled) break;  // shutting down: /readyz keeps saying so
         failed = !outcome.succeeded();
         record(outcome, failed);
+        // The day's forecast and anomalies, after the pull: never beside its deliveries.
+        co_await runtime_.insights().run(persist_);
       }
       if (co_await cancelled()) break;
       co_await wait_next(failed);
@@ -160,7 +162,8 @@ int run_service(const config::Config& config, const Options& options) {
           .metrics_text = [&metrics] { return metrics.serialize(); },
           .not_ready_reason = [&not_ready] { return not_ready; },
           .count = [&metrics](std::string_view path) { metrics.http_requests(path).Increment(); },
-          .task_failed = [&metrics] { metrics.task_failures("http_server").Increment(); }});
+          .task_failed = [&metrics] { metrics.task_failures("http_server").Increment(); },
+          .warnings = [&runtime] { return runtime->insights().warnings(); }});
   try {
     server.start();
   } catch (const std::system_error& e) {

@@ -66,11 +66,6 @@ bool is_expired_token(const AwsError& e) {
 
 }  // namespace
 
-struct CostExplorerClient::PageResult {
-  bool restart = false;
-  Page page;
-};
-
 CostExplorerClient::CostExplorerClient(asio::any_io_executor executor, const config::Config& config,
                                        std::shared_ptr<CredentialProvider> credentials,
                                        metrics::Metrics& metrics, CeClientOptions options)
@@ -111,17 +106,23 @@ asio::awaitable<void> CostExplorerClient::fetch(TimePeriod period, PageHandler o
         throw CostExplorerError(CeErrorKind::client,
                                 std::string("cannot build the Cost Explorer request: ") + e.what());
       }
-      PageResult result = co_await request_page(body, restarted);
-      if (result.restart) {
+      Page page;
+      const auto read = [&page](std::string& answer) {
+        page = parse_page(answer);
+        log::debug("Cost Explorer page received", {{"bytes", answer.size()},
+                                                   {"periods", page.periods.size()},
+                                                   {"more", !page.next_page_token.empty()}});
+      };
+      if (!co_await call(kGetCostAndUsage, body, read, restarted)) {
         restart = true;
         break;
       }
-      if (!result.page.next_page_token.empty() && result.page.next_page_token == token) {
+      if (!page.next_page_token.empty() && page.next_page_token == token) {
         throw CostExplorerError(CeErrorKind::bad_response,
                                 "Cost Explorer returned the same NextPageToken twice");
       }
-      token = std::move(result.page.next_page_token);
-      co_await on_page(std::move(result.page.periods));
+      token = std::move(page.next_page_token);
+      co_await on_page(std::move(page.periods));
     } while (!token.empty());
     if (!restart) co_return;
     restarted = true;
@@ -150,8 +151,9 @@ FailureKind failure_kind(ErrorClass cls) {
 }
 
 // The error a request that may not be retried ends the fetch with.
-[[noreturn]] void throw_request_failure(FailureKind failure, const std::string& detail,
-                                        const std::string& access_key_id, int retries) {
+[[noreturn]] void throw_request_failure(std::string_view operation, FailureKind failure,
+                                        const std::string& detail, const std::string& access_key_id,
+                                        int retries) {
   if (failure == FailureKind::auth_error) {
     throw CostExplorerError(CeErrorKind::auth,
                             "Cost Explorer rejected the credentials of "
@@ -162,36 +164,36 @@ FailureKind failure_kind(ErrorClass cls) {
     throw CostExplorerError(CeErrorKind::client,
                             "Cost Explorer paging failed again after a restart (" + detail + ")");
   }
+  // GetCostAndUsage keeps the words it always had; other actions are named.
+  const std::string what = operation == kGetCostAndUsage
+                               ? std::string("Cost Explorer request")
+                               : "Cost Explorer " + std::string(operation) + " request";
   throw CostExplorerError(
       error_kind(failure),
-      "Cost Explorer request failed" +
+      what + " failed" +
           (retries > 0 ? " after " + std::to_string(retries + 1) + " attempts" : std::string()) +
           ": " + detail);
 }
 
 }  // namespace
 
-// How one signed request went: a page, or the failure and what it said.
+// How one signed request went: read, or the failure and what it said.
 struct CostExplorerClient::Answer {
-  std::optional<Page> page;
+  bool read = false;
   FailureKind failure{};
   std::string detail;
   AwsError aws_error;
   std::string access_key_id;  // of the credentials that signed it, for the logs
 };
 
-asio::awaitable<CostExplorerClient::PageResult> CostExplorerClient::request_page(
-    const std::string& body, bool restarted) {
+asio::awaitable<bool> CostExplorerClient::call(std::string_view operation, const std::string& body,
+                                               const AnswerReader& read, bool restarted) {
   bool refreshed_credentials = false;
   int bad_response_retries = 0;
   for (int retries = 0;;) {
-    Answer answer = co_await send_signed(body);
-    if (answer.page) {
-      PageResult out;
-      out.page = std::move(*answer.page);
-      co_return out;
-    }
-    metrics_.ce_requests(metric_result(answer.failure)).Increment();
+    Answer answer = co_await send_signed(operation, body, read);
+    if (answer.read) co_return true;
+    metrics_.ce_requests(operation, metric_result(answer.failure)).Increment();
 
     // Temporary credentials that expired under us: fetch new ones once and try again.
     if (answer.failure == FailureKind::auth_error && is_expired_token(answer.aws_error) &&
@@ -204,19 +206,17 @@ asio::awaitable<CostExplorerClient::PageResult> CostExplorerClient::request_page
     }
     const Action action =
         next_action(options_.retry, answer.failure, retries, restarted, bad_response_retries);
-    if (action == Action::restart) {
-      PageResult out;
-      out.restart = true;
-      co_return out;
-    }
+    if (action == Action::restart) co_return false;
     if (action == Action::fail) {
-      throw_request_failure(answer.failure, answer.detail, answer.access_key_id, retries);
+      throw_request_failure(operation, answer.failure, answer.detail, answer.access_key_id,
+                            retries);
     }
     const auto delay = backoff_delay(options_.retry, retries, options_.random());
     ++retries;
     if (answer.failure == FailureKind::bad_response) ++bad_response_retries;
     log::warn("Cost Explorer request failed; retrying",
-              {{"result", metric_result(answer.failure)},
+              {{"operation", operation},
+               {"result", metric_result(answer.failure)},
                {"error", answer.detail},
                {"retry", retries},
                {"delay_ms", static_cast<std::int64_t>(delay.count())}});
@@ -226,7 +226,7 @@ asio::awaitable<CostExplorerClient::PageResult> CostExplorerClient::request_page
 }
 
 asio::awaitable<CostExplorerClient::Answer> CostExplorerClient::send_signed(
-    const std::string& body) {
+    std::string_view operation, const std::string& body, const AnswerReader& read) {
   Answer answer;
   Credentials creds;
   try {
@@ -240,7 +240,7 @@ asio::awaitable<CostExplorerClient::Answer> CostExplorerClient::send_signed(
   req.target(url_.target);
   req.set(http::field::host, url_.host_header);
   req.set(http::field::content_type, kCeContentType);
-  req.set("X-Amz-Target", kCeTarget);
+  req.set("X-Amz-Target", std::string(kCeTargetPrefix) + std::string(operation));
   req.body() = body;
   sign(req, creds, config_.region, kCeService, options_.clock());
   answer.access_key_id = creds.access_key_id;
@@ -256,7 +256,7 @@ asio::awaitable<CostExplorerClient::Answer> CostExplorerClient::send_signed(
     net::Response resp =
         co_await http_->send(std::move(req), options_.request_timeout, config_.max_response_bytes);
     observe_duration();
-    read_answer(resp, answer);
+    read_answer(operation, resp, read, answer);
   } catch (const net::TransportError& e) {
     observe_duration();
     answer.detail = e.what();
@@ -272,15 +272,14 @@ asio::awaitable<CostExplorerClient::Answer> CostExplorerClient::send_signed(
   co_return answer;
 }
 
-void CostExplorerClient::read_answer(net::Response& resp, Answer& answer) {
+void CostExplorerClient::read_answer(std::string_view operation, net::Response& resp,
+                                     const AnswerReader& read, Answer& answer) {
   const auto status = static_cast<unsigned>(resp.result_int());
   if (status / 100 == 2) {
     try {
-      answer.page = parse_page(resp.body());
-      metrics_.ce_requests("success").Increment();
-      log::debug("Cost Explorer page received", {{"bytes", resp.body().size()},
-                                                 {"periods", answer.page->periods.size()},
-                                                 {"more", !answer.page->next_page_token.empty()}});
+      read(resp.body());
+      answer.read = true;
+      metrics_.ce_requests(operation, "success").Increment();
     } catch (const ResponseError& e) {
       answer.failure = FailureKind::bad_response;
       answer.detail = e.what();

@@ -1,8 +1,10 @@
 #pragma once
 
-// The Cost Explorer client: signed GetCostAndUsage requests over one keep-alive HTTP(S)
-// connection, every NextPageToken followed, each page handed on as it arrives.
+// The Cost Explorer client: signed requests over one keep-alive HTTP(S) connection; for
+// GetCostAndUsage every NextPageToken followed, each page handed on as it arrives.
 //
+// Any other action (GetCostForecast, GetAnomalies) goes through call(): signed, retried and
+// counted the same way.
 // Throttling / 5xx / transport errors are retried with exponential backoff and full jitter
 // (bounded); a complete 2xx answer that does not parse is retried once only (it would very
 // likely be the same again, and each request is billed); the period is restarted once on
@@ -19,6 +21,7 @@
 
 #include "aws/cost_explorer.hpp"
 #include "aws/credentials.hpp"
+#include "aws/insights_api.hpp"
 #include "aws/retry.hpp"
 #include "common/cost.hpp"
 #include "config/config.hpp"
@@ -78,18 +81,28 @@ class CostExplorerClient {
   // client for an empty period), and whatever on_page throws.
   boost::asio::awaitable<void> fetch(TimePeriod period, PageHandler on_page);
 
+  // Reads a 2xx answer's body (it may be changed, e.g. padded for simdjson); throws
+  // ResponseError when the answer cannot be understood (then it counts as bad_response).
+  using AnswerReader = std::function<void(std::string& body)>;
+
+  // One request of `operation` (an action name such as kGetCostForecast) with the JSON `body`,
+  // retried as the policy says until `read` took a 2xx answer. Returns false when AWS says the
+  // paging token of `body` is no longer valid and the listing was not `restarted` yet (the caller
+  // starts it again from its first page). Throws CostExplorerError on final failure.
+  boost::asio::awaitable<bool> call(std::string_view operation, const std::string& body,
+                                    const AnswerReader& read, bool restarted = false);
+
   // Requests sent so far (each is billed by AWS).
   std::uint64_t requests_sent() const { return requests_sent_; }
 
  private:
-  struct PageResult;
   struct Answer;
-  // One page: requests sent until one is answered with a page, retried as the policy says.
-  boost::asio::awaitable<PageResult> request_page(const std::string& body, bool restarted);
   // Signs the request with the current credentials, sends it once and reads the answer.
-  boost::asio::awaitable<Answer> send_signed(const std::string& body);
-  // A page from a 2xx answer, else the failure it means.
-  void read_answer(net::Response& resp, Answer& answer);
+  boost::asio::awaitable<Answer> send_signed(std::string_view operation, const std::string& body,
+                                             const AnswerReader& read);
+  // `read` of a 2xx answer, else the failure it means.
+  void read_answer(std::string_view operation, net::Response& resp, const AnswerReader& read,
+                   Answer& answer);
 
   boost::asio::any_io_executor executor_;
   config::Config config_;

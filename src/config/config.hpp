@@ -61,6 +61,21 @@ struct Events {
   bool summary = false;  // one summary event per period once all its groups are acknowledged
 };
 
+// GetCostForecast once a UTC day, one aws.billing.forecast.monthly event (off: each request is
+// billed).
+struct Forecast {
+  bool enabled = false;
+  std::string metric = "UNBLENDED_COST";  // a GetCostForecast Metric
+  int prediction_interval = 80;           // PredictionIntervalLevel, 51..99
+};
+
+// GetAnomalies once a UTC day, one aws.billing.anomaly event per new or grown anomaly.
+struct Anomalies {
+  bool enabled = false;
+  std::string monitor_arn;  // empty: every monitor
+  double min_impact = 0;    // only anomalies whose total impact is at least this
+};
+
 struct Listen {
   std::string host = "0.0.0.0";
   std::uint16_t port = 8080;
@@ -90,6 +105,8 @@ struct Config {
   Events events;
   std::string state_dir = kDefaultStateDir;
   Delivery delivery;
+  Forecast forecast;
+  Anomalies anomalies;
   Proxy proxy;
   Listen listen;
   std::chrono::milliseconds shutdown_timeout{20'000};

@@ -7,6 +7,8 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 #include <boost/url/url_view.hpp>
+#include <charconv>
+#include <iterator>
 
 #include "config/config.hpp"
 #include "config/units.hpp"
@@ -34,6 +36,13 @@ std::string mask_key_id(const std::string& id) {
 }
 std::string mask_all(const std::string& value) {
   return value.empty() ? "" : std::string(detail::kMask);
+}
+
+// The shortest text that reads back as the same double ("0.1", not 0.10000000000000001).
+std::string shortest(double value) {
+  char buf[32];
+  const auto r = std::to_chars(std::begin(buf), std::end(buf), value);
+  return std::string(buf, r.ptr);
 }
 
 void emit_json_as_yaml(YAML::Emitter& out, const boost::json::value& v) {
@@ -117,6 +126,16 @@ std::string render_masked(const Config& c) {
   out << YAML::Key << "shutdown_timeout" << YAML::Value << format_duration(c.shutdown_timeout);
   out << YAML::Key << "max_response_bytes" << YAML::Value << format_size(c.max_response_bytes);
   out << YAML::Key << "cost_gauge_series" << YAML::Value << c.cost_gauge_series;
+  out << YAML::Key << "forecast" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << c.forecast.enabled;
+  out << YAML::Key << "metric" << YAML::Value << c.forecast.metric;
+  out << YAML::Key << "prediction_interval" << YAML::Value << c.forecast.prediction_interval;
+  out << YAML::EndMap;
+  out << YAML::Key << "anomalies" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "enabled" << YAML::Value << c.anomalies.enabled;
+  out << YAML::Key << "monitor_arn" << YAML::Value << c.anomalies.monitor_arn;
+  out << YAML::Key << "min_impact" << YAML::Value << shortest(c.anomalies.min_impact);
+  out << YAML::EndMap;
   out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
   out << YAML::Key << "level" << YAML::Value << std::string(to_string(c.log_level));
   out << YAML::Key << "format" << YAML::Value << std::string(to_string(c.log_format));

@@ -464,12 +464,32 @@ void read_log(Reader& r, const YAML::Node& node, Config& out) {
 Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
   Config c;
   r.check_keys(root, "",
-               {"target", "endpoint",         "pull_hour",          "pull_zone",
-                "secret", "role_arn",         "external_id",        "send_event_attempts",
-                "region", "granularity",      "group_by",           "metrics",
-                "filter", "catch_up_days",    "restate_days",       "follow_estimates_days",
-                "events", "state_dir",        "delivery",           "proxy",
-                "listen", "shutdown_timeout", "max_response_bytes", "cost_gauge_series",
+               {"target",
+                "endpoint",
+                "pull_hour",
+                "pull_zone",
+                "secret",
+                "role_arn",
+                "external_id",
+                "send_event_attempts",
+                "region",
+                "granularity",
+                "group_by",
+                "metrics",
+                "filter",
+                "catch_up_days",
+                "restate_days",
+                "follow_estimates_days",
+                "events",
+                "state_dir",
+                "delivery",
+                "proxy",
+                "listen",
+                "shutdown_timeout",
+                "max_response_bytes",
+                "cost_gauge_series",
+                "forecast",
+                "anomalies",
                 "log"});
 
   read_target(r, root["target"], env, c.target);
@@ -499,6 +519,8 @@ Config read_config(Reader& r, const YAML::Node& root, const Env& env) {
              std::chrono::milliseconds{0});
   read_max_response_bytes(r, root["max_response_bytes"], c.max_response_bytes);
   r.integer(root["cost_gauge_series"], "cost_gauge_series", c.cost_gauge_series, 0, 100000);
+  read_forecast(r, root["forecast"], c.forecast);
+  read_anomalies(r, root["anomalies"], c.anomalies);
   read_log(r, root["log"], c);
   return c;
 }

@@ -15,4 +15,8 @@ namespace sab::config::detail {
 // problem goes to `r`, whose errors decide whether the result is used.
 Config read_config(Reader& r, const YAML::Node& root, const Env& env);
 
+// forecast.* and anomalies.* (config/insights.cpp).
+void read_forecast(Reader& r, const YAML::Node& node, Forecast& out);
+void read_anomalies(Reader& r, const YAML::Node& node, Anomalies& out);
+
 }  // namespace sab::config::detail

@@ -45,7 +45,9 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
   pulls_ = &BuildCounter().Name(name("pulls_total")).Help("Daily pulls by result").Register(r);
   ce_requests_ = &BuildCounter()
                       .Name(name("cost_explorer_requests_total"))
-                      .Help("Cost Explorer API requests by result; each one is billed USD 0.01")
+                      .Help(
+                          "Cost Explorer API requests by operation and result; each one is billed "
+                          "USD 0.01")
                       .Register(r);
   ce_request_duration_ = &BuildHistogram()
                               .Name(name("cost_explorer_request_duration_seconds"))
@@ -104,6 +106,10 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
                       "Events of a pull not sent, by reason (journalled: acknowledged before a "
                       "restart)")
                   .Register(r);
+  insight_errors_ = &BuildCounter()
+                         .Name(name("insight_errors_total"))
+                         .Help("Daily forecast or anomaly checks that failed, by kind")
+                         .Register(r);
   journal_records_ = &BuildCounter()
                           .Name(name("journal_records_total"))
                           .Help("Records appended to the acknowledgement journal")
@@ -122,8 +128,12 @@ Metrics::Metrics(std::shared_ptr<prometheus::Registry> registry)
 
   for (auto v : kPullResults)
     pulls(v);
-  for (auto v : kCeResults)
-    ce_requests(v);
+  for (auto op : kCeOperations) {
+    for (auto v : kCeResults)
+      ce_requests(op, v);
+  }
+  for (auto v : kInsightKinds)
+    insight_errors(v);
   for (auto v : kEventResults)
     events(v);
   for (auto v : kAttemptResults)
@@ -151,8 +161,16 @@ Metric& Metrics::labelled(Family& family, std::map<std::string, Metric*, std::le
 prometheus::Counter& Metrics::pulls(std::string_view result) {
   return labelled(*pulls_, pulls_by_, "result", result);
 }
-prometheus::Counter& Metrics::ce_requests(std::string_view result) {
-  return labelled(*ce_requests_, ce_by_, "result", result);
+prometheus::Counter& Metrics::ce_requests(std::string_view operation, std::string_view result) {
+  std::string key;
+  key.reserve(operation.size() + 1 + result.size());
+  key.append(operation).push_back('\n');
+  key.append(result);
+  if (auto it = ce_by_.find(key); it != ce_by_.end()) return *it->second;
+  auto& m =
+      ce_requests_->Add({{"operation", std::string(operation)}, {"result", std::string(result)}});
+  ce_by_.emplace(std::move(key), &m);
+  return m;
 }
 prometheus::Counter& Metrics::events(std::string_view result) {
   return labelled(*events_, events_by_, "result", result);
@@ -171,6 +189,9 @@ prometheus::Counter& Metrics::http_requests(std::string_view path) {
 }
 prometheus::Counter& Metrics::events_skipped(std::string_view reason) {
   return labelled(*skipped_, skipped_by_, "reason", reason);
+}
+prometheus::Counter& Metrics::insight_errors(std::string_view kind) {
+  return labelled(*insight_errors_, insight_errors_by_, "kind", kind);
 }
 
 void Metrics::set_costs(const std::vector<std::string>& group_labels,

@@ -22,6 +22,11 @@ inline constexpr std::string_view kPullResults[] = {"success", "failure"};
 inline constexpr std::string_view kCeResults[] = {"success",      "throttled",  "server_error",
                                                   "client_error", "auth_error", "transport_error",
                                                   "bad_response"};
+// Cost Explorer actions, each request billed: the `operation` label of the requests counter.
+inline constexpr std::string_view kCeOperations[] = {"GetCostAndUsage", "GetCostForecast",
+                                                     "GetAnomalies"};
+// What a failed forecast or anomaly check was for (insight_errors).
+inline constexpr std::string_view kInsightKinds[] = {"forecast", "anomalies"};
 inline constexpr std::string_view kEventResults[] = {"delivered", "failed", "dead_lettered"};
 inline constexpr std::string_view kAttemptResults[] = {"success",          "retryable_status",
                                                        "permanent_status", "transport_error",
@@ -41,7 +46,8 @@ class Metrics {
   std::string serialize() const;
 
   prometheus::Counter& pulls(std::string_view result);
-  prometheus::Counter& ce_requests(std::string_view result);
+  // One Cost Explorer request of `operation` (GetCostAndUsage, ...) by result.
+  prometheus::Counter& ce_requests(std::string_view operation, std::string_view result);
   prometheus::Histogram& ce_request_duration() { return *ce_request_duration_; }
   prometheus::Counter& events(std::string_view result);
   prometheus::Counter& delivery_attempts(std::string_view result);
@@ -55,6 +61,8 @@ class Metrics {
   prometheus::Counter& task_failures(std::string_view task);
   prometheus::Counter& http_requests(std::string_view path);
   prometheus::Counter& events_skipped(std::string_view reason);
+  // A daily forecast or anomaly check that failed (the request, or the delivery of its events).
+  prometheus::Counter& insight_errors(std::string_view kind);
   // The acknowledgement journal: records appended, group commits (fdatasync) and their duration.
   prometheus::Counter& journal_records() { return *journal_records_; }
   prometheus::Counter& journal_fsyncs() { return *journal_fsyncs_; }
@@ -89,6 +97,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* task_failures_;
   prometheus::Family<prometheus::Counter>* http_requests_;
   prometheus::Family<prometheus::Counter>* skipped_;
+  prometheus::Family<prometheus::Counter>* insight_errors_;
   prometheus::Counter* journal_records_;
   prometheus::Counter* journal_fsyncs_;
   prometheus::Histogram* journal_fsync_duration_;
@@ -102,7 +111,7 @@ class Metrics {
   prometheus::Gauge* checkpoint_;
   prometheus::Gauge* ready_;
   std::map<std::string, prometheus::Counter*, std::less<>> pulls_by_, ce_by_, events_by_,
-      attempts_by_, credentials_by_, task_failures_by_, http_by_, skipped_by_;
+      attempts_by_, credentials_by_, task_failures_by_, http_by_, skipped_by_, insight_errors_by_;
 };
 
 // Keeps the `limit` samples with the largest amounts (ties by input order), in input order, so

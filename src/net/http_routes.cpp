@@ -14,16 +14,24 @@ void set_text(ServerResponse& res, http::status status, std::string body, std::s
   res.body() = std::move(body);
 }
 
-// /readyz: 200, or 503 with the reason on one line whatever it holds.
-void set_readiness(ServerResponse& res, std::string reason) {
-  if (reason.empty()) {
-    set_text(res, http::status::ok, "ready\n", kPlain);
-    return;
-  }
-  for (char& c : reason) {
+std::string one_line(std::string text) {
+  for (char& c : text) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  set_text(res, http::status::service_unavailable, reason + "\n", kPlain);
+  return text;
+}
+
+// /readyz: 200 (with a "warning: ..." line when there is one), or 503 with the reason on one line
+// whatever it holds.
+void set_readiness(ServerResponse& res, const std::string& reason, const std::string& warning) {
+  if (reason.empty()) {
+    set_text(
+        res, http::status::ok,
+        warning.empty() ? std::string("ready\n") : "ready\nwarning: " + one_line(warning) + "\n",
+        kPlain);
+    return;
+  }
+  set_text(res, http::status::service_unavailable, one_line(reason) + "\n", kPlain);
 }
 
 }  // namespace
@@ -46,7 +54,8 @@ ServerResponse route(const ServerRequest& req, const ServerHandlers& handlers) {
   } else if (path == "/healthz") {
     set_text(res, http::status::ok, "ok\n", kPlain);
   } else if (path == "/readyz") {
-    set_readiness(res, handlers.not_ready_reason ? handlers.not_ready_reason() : "");
+    set_readiness(res, handlers.not_ready_reason ? handlers.not_ready_reason() : "",
+                  handlers.warnings ? handlers.warnings() : "");
   } else {
     set_text(res, http::status::ok, handlers.metrics_text ? handlers.metrics_text() : "",
              "text/plain; version=0.0.4; charset=utf-8");

@@ -20,6 +20,9 @@ struct ServerHandlers {
   std::function<void(std::string_view path)> count;
   // Counts a connection or accept task that failed (it is logged already); may be empty.
   std::function<void()> task_failed;
+  // Empty when all is well; else one line of trouble that does not make the service unready
+  // (a failed forecast), shown under "ready" on /readyz. May be empty.
+  std::function<std::string()> warnings;
 };
 
 inline constexpr std::size_t kMaxRequestHeaderBytes = std::size_t{8} * 1024;

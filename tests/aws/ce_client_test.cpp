@@ -102,7 +102,9 @@ struct Harness {
         }));
   }
 
-  double count(std::string_view result) { return metrics.ce_requests(result).Value(); }
+  double count(std::string_view result) {
+    return metrics.ce_requests("GetCostAndUsage", result).Value();
+  }
 
   bool logs_mention(std::string_view s) const {
     for (const auto& l : log_lines) {

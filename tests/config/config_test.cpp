@@ -352,3 +352,74 @@ TEST_CASE("config: a key given twice is an error naming it, not the first one si
   CHECK(has_error(load("target: http://x\ndelivery: {headers: {X-Token: a, x-token: b}}\n"),
                   "delivery.headers.x-token: is given twice"));
 }
+
+TEST_CASE("config: forecast and anomalies are off by default, with the SPEC's defaults") {
+  auto r = load("target: http://x\n");
+  REQUIRE_MESSAGE(r.config, all_errors(r));
+  CHECK_FALSE(r.config->forecast.enabled);
+  CHECK(r.config->forecast.metric == "UNBLENDED_COST");
+  CHECK(r.config->forecast.prediction_interval == 80);
+  CHECK_FALSE(r.config->anomalies.enabled);
+  CHECK(r.config->anomalies.monitor_arn.empty());
+  CHECK(r.config->anomalies.min_impact == 0);
+  const std::string shown = render_masked(*r.config);
+  CHECK(shown.find("forecast:\n  enabled: false\n  metric: UNBLENDED_COST\n"
+                   "  prediction_interval: 80\n") != std::string::npos);
+  CHECK(shown.find("anomalies:\n  enabled: false\n  monitor_arn: \"\"\n  min_impact: 0\n") !=
+        std::string::npos);
+}
+
+TEST_CASE("config: forecast and anomalies read and shown") {
+  auto r = load(
+      "target: http://x\n"
+      "forecast: {enabled: true, metric: NET_AMORTIZED_COST, prediction_interval: 95}\n"
+      "anomalies:\n  enabled: yes\n"
+      "  monitor_arn: arn:aws:ce::123456789012:anomalymonitor/0a1b2c3d-4e5f\n"
+      "  min_impact: 12.5\n");
+  REQUIRE_MESSAGE(r.config, all_errors(r));
+  const Config& c = *r.config;
+  CHECK(c.forecast.enabled);
+  CHECK(c.forecast.metric == "NET_AMORTIZED_COST");
+  CHECK(c.forecast.prediction_interval == 95);
+  CHECK(c.anomalies.enabled);
+  CHECK(c.anomalies.monitor_arn == "arn:aws:ce::123456789012:anomalymonitor/0a1b2c3d-4e5f");
+  CHECK(c.anomalies.min_impact == 12.5);
+  const std::string shown = render_masked(c);
+  CHECK(shown.find("min_impact: 12.5\n") != std::string::npos);
+  CHECK(shown.find("metric: NET_AMORTIZED_COST\n") != std::string::npos);
+  // What --check-config prints reads back as the same config.
+  auto again = load(shown);
+  REQUIRE_MESSAGE(again.config, all_errors(again));
+  CHECK(again.config->anomalies.min_impact == 12.5);
+  CHECK(again.config->anomalies.monitor_arn == c.anomalies.monitor_arn);
+  CHECK(again.config->forecast.prediction_interval == 95);
+}
+
+TEST_CASE("config: forecast and anomalies errors name their key") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"forecast: {enabled: maybe}\n", "forecast.enabled"},
+      {"forecast: {metric: UnblendedCost}\n", "forecast.metric"},
+      {"forecast: {metric: USAGE_QUANTITY}\n", "usage metric"},
+      {"forecast: {prediction_interval: 50}\n", "forecast.prediction_interval"},
+      {"forecast: {prediction_interval: 100}\n", "forecast.prediction_interval"},
+      {"forecast: {prediction_interval: 8O}\n", "forecast.prediction_interval"},
+      {"forecast: {interval: 80}\n", "forecast.interval"},
+      {"forecast: true\n", "forecast"},
+      {"anomalies: {monitor_arn: my-monitor}\n", "anomalies.monitor_arn"},
+      {"anomalies: {monitor_arn: 'arn:aws:iam::1:role/x'}\n", "anomalies.monitor_arn"},
+      {"anomalies: {min_impact: -1}\n", "anomalies.min_impact"},
+      {"anomalies: {min_impact: ten}\n", "anomalies.min_impact"},
+      {"anomalies: {min_impact: .nan}\n", "anomalies.min_impact"},
+      {"anomalies: {min_impact: [1]}\n", "anomalies.min_impact"},
+      {"anomalies: {monitor: x}\n", "anomalies.monitor"},
+  };
+  for (const auto& [yaml, key] : cases) {
+    CAPTURE(yaml);
+    auto r = load(std::string("target: http://x\n") + yaml);
+    CHECK_FALSE(r.config);
+    CHECK_MESSAGE(has_error(r, key), all_errors(r));
+  }
+  auto empty_arn = load("target: http://x\nanomalies: {enabled: true, monitor_arn: ''}\n");
+  REQUIRE_MESSAGE(empty_arn.config, all_errors(empty_arn));
+  CHECK(empty_arn.config->anomalies.monitor_arn.empty());
+}

@@ -127,7 +127,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           std::abort();
         }
       },
-      nullptr};
+      nullptr, [] { return std::string("forecast:\r\nfailed"); }};
 
   beast::flat_buffer buffer(sab::net::kMaxRequestHeaderBytes);
   for (int requests = 0; requests < 1000; ++requests) {

@@ -247,7 +247,7 @@ class BadCostExplorerAnswers(ServiceTestCase):
                     result, words, requests = self.CASES[mode]
                     self.assertIn(words, errors[-1]["error"])
                     counted = metric_value(text, "aws_billing_source_cost_explorer_requests_total",
-                                           f'{{result="{result}"}}')
+                                           f'{{operation="GetCostAndUsage",result="{result}"}}')
                     self.assertEqual(fake.requests, requests, "requests of the failed pull")
                     self.assertEqual(counted, fake.requests, "every request is counted")
                     if requests > 1:

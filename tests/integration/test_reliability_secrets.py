@@ -244,7 +244,8 @@ log: {{level: debug, format: {fmt}}}
         self.assertIn("rejected the credentials", r.stderr.decode())
         self.service("signature rejected (service)", cfg, "failure")
         self.assertIn("last pull failed", self.outputs["signature rejected (service): GET /readyz"])
-        self.assertIn('aws_billing_source_cost_explorer_requests_total{result="auth_error"} 1',
+        self.assertIn('aws_billing_source_cost_explorer_requests_total{operation="GetCostAndUsage",'
+                      'result="auth_error"} 1',
                       self.outputs["signature rejected (service): GET /metrics"])
         self.collect_files("signature rejected")
         print(f"SECRETS-RESULT auth_error_outputs_scanned={self.scan(key_id)} leaks=0", flush=True)

@@ -125,7 +125,17 @@ class PrometheusScrapesTheService(ServiceTestCase):
         self.wait_until(lambda: self.value('aws_billing_source_events_total{result="delivered"}') == len(groups),
                         "every event delivered")
         self.assertEqual(self.value('aws_billing_source_pulls_total{result="failure"}'), 0)
-        self.assertGreaterEqual(self.value('aws_billing_source_cost_explorer_requests_total{result="success"}'), 1)
+        self.assertGreaterEqual(self.value('aws_billing_source_cost_explorer_requests_total'
+                                           '{operation="GetCostAndUsage",result="success"}'), 1)
+        # Every operation's label sets exist from the start; the default config sends neither
+        # GetCostForecast nor GetAnomalies.
+        requests = self.query("aws_billing_source_cost_explorer_requests_total")
+        self.assertEqual({s["metric"]["operation"] for s in requests},
+                         {"GetCostAndUsage", "GetCostForecast", "GetAnomalies"})
+        self.assertEqual(len(requests), 3 * 7, "every operation x result")
+        self.assertEqual(self.value('sum(aws_billing_source_cost_explorer_requests_total'
+                                    '{operation=~"GetCostForecast|GetAnomalies"})'), 0)
+        self.assertEqual(self.value("sum(aws_billing_source_insight_errors_total)"), 0)
         self.assertEqual(self.value('aws_billing_source_events_total{result="dead_lettered"}'), 0)
         self.assertEqual(self.value("aws_billing_source_ready"), 1)
         self.assertGreater(self.value("aws_billing_source_last_successful_pull_timestamp_seconds"), 0)

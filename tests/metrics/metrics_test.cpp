@@ -11,7 +11,17 @@ TEST_CASE("metrics: label sets exist at zero from the start") {
   CHECK(text.find("aws_billing_source_pulls_total{result=\"failure\"} 0") != std::string::npos);
   CHECK(text.find("aws_billing_source_events_total{result=\"dead_lettered\"} 0") !=
         std::string::npos);
-  CHECK(text.find("aws_billing_source_cost_explorer_requests_total{result=\"throttled\"} 0") !=
+  // Every operation x result, each request billed.
+  for (auto op : kCeOperations) {
+    for (auto result : kCeResults) {
+      const std::string series = "aws_billing_source_cost_explorer_requests_total{operation=\"" +
+                                 std::string(op) + "\",result=\"" + std::string(result) + "\"} 0";
+      CHECK_MESSAGE(text.find(series) != std::string::npos, series);
+    }
+  }
+  CHECK(text.find("aws_billing_source_insight_errors_total{kind=\"forecast\"} 0") !=
+        std::string::npos);
+  CHECK(text.find("aws_billing_source_insight_errors_total{kind=\"anomalies\"} 0") !=
         std::string::npos);
   CHECK(text.find("aws_billing_source_delivery_duration_seconds_bucket") != std::string::npos);
   // One prefix for everything.
@@ -20,6 +30,18 @@ TEST_CASE("metrics: label sets exist at zero from the start") {
     pos += 7;
     CHECK(text.compare(pos, 19, "aws_billing_source_") == 0);
   }
+}
+
+TEST_CASE("metrics: requests are counted per operation") {
+  Metrics m;
+  m.ce_requests("GetCostForecast", "client_error").Increment();
+  m.ce_requests("GetCostForecast", "client_error").Increment();
+  m.ce_requests("GetAnomalies", "success").Increment();
+  CHECK(m.ce_requests("GetCostForecast", "client_error").Value() == 2);
+  CHECK(m.ce_requests("GetCostAndUsage", "client_error").Value() == 0);
+  const auto text = m.serialize();
+  CHECK(text.find("aws_billing_source_cost_explorer_requests_total{operation=\"GetAnomalies\","
+                  "result=\"success\"} 1") != std::string::npos);
 }
 
 TEST_CASE("metrics: the cost gauge is replaced whole") {

@@ -15,7 +15,7 @@ ServerResponse call(http::verb method, std::string target, ServerHandlers handle
 TEST_CASE("routes: the three endpoints, 404 and 405") {
   std::vector<std::string> counted;
   ServerHandlers h{[] { return std::string("m 1\n"); }, [] { return std::string(); },
-                   [&](std::string_view p) { counted.emplace_back(p); }, nullptr};
+                   [&](std::string_view p) { counted.emplace_back(p); }, nullptr, nullptr};
   CHECK(call(http::verb::get, "/healthz", h).result() == http::status::ok);
   CHECK(call(http::verb::get, "/readyz", h).body() == "ready\n");
   auto metrics = call(http::verb::get, "/metrics?x=1", h);
@@ -34,10 +34,20 @@ TEST_CASE("routes: the three endpoints, 404 and 405") {
 
 TEST_CASE("routes: not ready answers 503 with a one-line reason") {
   ServerHandlers h{nullptr, [] { return std::string("last pull failed:\nthrottled"); }, nullptr,
-                   nullptr};
+                   nullptr, [] { return std::string("forecast: failed"); }};
   auto res = call(http::verb::get, "/readyz", h);
   CHECK(res.result() == http::status::service_unavailable);
   CHECK(res.body() == "last pull failed: throttled\n");
+}
+
+TEST_CASE("routes: a warning shows under ready without failing readiness") {
+  ServerHandlers h{nullptr, [] { return std::string(); }, nullptr, nullptr,
+                   [] { return std::string("forecast: HTTP 400\nDataUnavailableException"); }};
+  auto res = call(http::verb::get, "/readyz", h);
+  CHECK(res.result() == http::status::ok);
+  CHECK(res.body() == "ready\nwarning: forecast: HTTP 400 DataUnavailableException\n");
+  h.warnings = [] { return std::string(); };
+  CHECK(call(http::verb::get, "/readyz", h).body() == "ready\n");
 }
 
 TEST_CASE("routes: parse errors close the connection") {

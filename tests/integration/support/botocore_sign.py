@@ -1,6 +1,8 @@
-"""Signs a Cost Explorer GetCostAndUsage request with botocore's own SigV4 signer.
+"""Signs a Cost Explorer request (GetCostAndUsage unless another X-Amz-Target is given) with
+botocore's own SigV4 signer.
 
-Used by test_aws_botocore.py (and to derive the fact kept in tests/aws/sigv4_test.cpp).
+Used by test_aws_botocore.py (and to derive the fact kept in tests/aws/sigv4_test.cpp), and by the
+insights fake to check every request it gets.
 Usage: botocore_sign.py TIMESTAMP(YYYYmmddTHHMMSSZ) HOST REGION BODY_FILE [SESSION_TOKEN]
 Prints the Authorization header value. The credentials are the AWS documentation example keys.
 """
@@ -17,7 +19,7 @@ SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
 
 def botocore_authorization(timestamp, host, region, body, token=None, access_key=ACCESS_KEY,
-                           secret_key=SECRET_KEY):
+                           secret_key=SECRET_KEY, target="AWSInsightsIndexService.GetCostAndUsage"):
     """host: a host name (https assumed) or a whole URL."""
     fixed = datetime.datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ")
     request = AWSRequest(
@@ -26,7 +28,7 @@ def botocore_authorization(timestamp, host, region, body, token=None, access_key
         data=body,
         headers={
             "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": "AWSInsightsIndexService.GetCostAndUsage",
+            "X-Amz-Target": target,
         },
     )
     auth = SigV4Auth(Credentials(access_key, secret_key, token), "ce", region)
