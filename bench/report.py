@@ -195,6 +195,13 @@ def markdown(h, machine, plotted):
                       "ratio is the median of the pairs' ratios, since the load of a shared machine "
                       "drifts by more than the journal costs. Records and fsyncs come from the run's "
                       "`done` log line, CPU time from `/usr/bin/time -v`."),
+        "6 summary": ("6. Summary events",
+                      "Benchmark 3's run (`--once`, the same days and groups into nginx) in binary and "
+                      "batch mode with `events.summary: true` (one summary event per day, sent once "
+                      "every group event of the day was acknowledged) and with the default `false`, "
+                      "in pairs of runs side by side (at least 7 pairs, which one goes first "
+                      "alternating): the ratio is the median of the pairs' ratios. Events/s count the "
+                      "group events only, so what the summaries cost shows as a lower rate."),
     }
     for key, (title, text) in sections.items():
         figs = [f for f in h.figures if f.bench == key]

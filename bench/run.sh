@@ -4,7 +4,7 @@
 # docs/benchmarks.png (or, with --out DIR, DIR/results/*.csv and DIR/benchmarks.*).
 #   bash bench/run.sh            # full sizes, under 10 minutes on 2 cores
 #   bash bench/run.sh --smoke    # seconds
-#   bash bench/run.sh --build-dir DIR --out DIR --runs N --only codec,delivery,e2e,footprint
+#   bash bench/run.sh --build-dir DIR --out DIR --runs N --only codec,delivery,e2e,footprint,journal,summary
 #   bash bench/run.sh --no-build ...   # the binaries of the build dir as they are
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -52,12 +52,13 @@ class BenchSmoke(unittest.TestCase):
                         float(row[header.index(col)])  # a number, whatever its size
         with open(os.path.join(self.out, "results", "figures.csv"), newline="") as f:
             benches = {row["benchmark"] for row in csv.DictReader(f)}
-        self.assertEqual(benches, {"1 codec", "2 delivery", "3 end to end", "4 footprint", "5 journal"})
+        self.assertEqual(benches, {"1 codec", "2 delivery", "3 end to end", "4 footprint", "5 journal",
+                                   "6 summary"})
         with open(os.path.join(self.out, "benchmarks.md")) as f:
             text = f.read()
         for title in ("## Ratios against the targets", "## 1. Parse + map + encode",
                       "## 2. Delivery", "## 3. End to end", "## 4. Footprint",
-                      "## 5. Journal of acknowledgements"):
+                      "## 5. Journal of acknowledgements", "## 6. Summary events"):
             self.assertIn(title, text)
         if shutil.which("gnuplot"):
             with open(os.path.join(self.out, "benchmarks.png"), "rb") as f:

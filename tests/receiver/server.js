@@ -12,7 +12,9 @@
 //        after n more accepted event requests, every further one is held: read, parsed and
 //        recorded in `held` (not in `events`), never answered (a crash test's requests in flight);
 //        {"holdAfter": null} or reset ends holding (held requests stay unanswered)
-//   GET /events   {"events": [...], "errors": [...], "requests": n, "failed": n, "held": [...]}
+//   GET /events   {"events": [...], "errors": [...], "requests": n, "failed": n, "held": [...],
+//                  "eventRequests": [...]}  (eventRequests[i]: the number of the request, from 1 since
+//                  the last reset, that carried events[i]: which events came in one batch)
 //   POST <any other path>: an event request; 202 when accepted, 400 with the reason otherwise
 //
 // Binary-mode header values are percent-decoded here (HTTP binding v1.0.2 §3.1.3.2) since the SDK
@@ -26,6 +28,7 @@ const https = require("https");
 const { HTTP } = require("cloudevents");
 
 let events = [];
+let eventRequests = [];
 let errors = [];
 let requests = 0;
 let failed = 0;
@@ -132,12 +135,13 @@ function handler(req, res) {
     const body = Buffer.concat(chunks).toString("utf8");
     try {
       if (req.method === "GET" && req.url === "/events") {
-        return reply(res, 200, { events, errors, requests, failed, held });
+        return reply(res, 200, { events, errors, requests, failed, held, eventRequests });
       }
       if (req.method === "POST" && req.url === "/control") {
         const c = JSON.parse(body || "{}");
         if (c.reset) {
           events = [];
+          eventRequests = [];
           errors = [];
           requests = 0;
           failed = 0;
@@ -175,6 +179,7 @@ function handler(req, res) {
       }
       if (holdAfter !== null) holdAfter--;
       list.forEach((e, i) => record(mode, e, times[i], events));
+      list.forEach(() => eventRequests.push(requests));
       return reply(res, 202, { accepted: list.length });
     } catch (err) {
       errors.push(String(err && err.message ? err.message : err));

@@ -18,8 +18,27 @@ for periods nobody can predict, so they use this instead. Two kinds of answers:
     of the periods rendered);
     GET /stats -> {"requests": n, "pages": n, "bad": n, "periods": [[start, end, granularity]...]}
     (periods: computed answers only; MONTHLY gives one period per month)
+
+Scenarios (computed answers only): what AWS would say of some periods, changed between pulls, so a
+test can make a period go estimated -> restated -> final, or have no costs at all. Without one (the
+default) the answers are exactly what they always were: Estimated false, amounts by (date, keys).
+
+    POST /scenario {"days": {DATE: DAY}, "delay": seconds}   replaces the scenario (400 if invalid)
+    GET /scenario  -> the scenario in effect
+    GET /requests  -> {"requests": [body, ...]}: the request bodies received (the last 1000)
+
+    DATE is a period's start (YYYY-MM-DD); DAY holds any of:
+      "estimated": true                the period's Estimated flag (default false)
+      "empty": true                    no costs: "Groups": [] and "Total": {}
+      "bump": n | {KEY: n}             generation n > 0 of the amounts (of every group, or of the
+                                       groups named): a deterministic change, another n another one
+      "amounts": {KEY: AMOUNT | {METRIC: AMOUNT}}   the amount of a group (every metric, or those named)
+      "units": {KEY: UNIT}             the unit of a group's metrics (default "USD")
+    KEY: a group's keys joined by '/' ("Amazon Simple Storage Service", "AWS Lambda/123456789012").
+    "delay": seconds every answer waits before it is sent (a slow Cost Explorer).
 """
 import argparse
+import collections
 import datetime as dt
 import hashlib
 import json
@@ -28,6 +47,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -54,6 +74,69 @@ def amount(day, keys):
     return f"{cents // 10**10}.{cents % 10**10:010d}"
 
 
+class Scenario:
+    """A scenario of the computed answers (see the module's docstring), checked when made: a
+    misspelled key or a wrong type is a ValueError, never silently ignored."""
+
+    DAY_KEYS = {"estimated": bool, "empty": bool, "bump": (int, dict), "amounts": dict, "units": dict}
+
+    def __init__(self, spec=None):
+        spec = dict(spec or {})
+        unknown = set(spec) - {"days", "delay"}
+        if unknown:
+            raise ValueError(f"scenario: unknown keys {sorted(unknown)}")
+        self.delay = spec.get("delay", 0)
+        if isinstance(self.delay, bool) or not isinstance(self.delay, (int, float)) or self.delay < 0:
+            raise ValueError("scenario: delay must be a number of seconds >= 0")
+        self.days = {}
+        for day, entry in (spec.get("days") or {}).items():
+            dt.date.fromisoformat(day)
+            if not isinstance(entry, dict):
+                raise ValueError(f"scenario: {day} must be an object")
+            for key, value in entry.items():
+                kind = self.DAY_KEYS.get(key)
+                if kind is None:
+                    raise ValueError(f"scenario: {day}: unknown key {key}")
+                if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+                    raise ValueError(f"scenario: {day}.{key} has the wrong type")
+            for name, value in entry.get("amounts", {}).items():
+                if not isinstance(value, (str, dict)) or (
+                        isinstance(value, dict) and not all(isinstance(v, str) for v in value.values())):
+                    raise ValueError(f"scenario: {day}.amounts.{name} must be a string or {{metric: string}}")
+            if not all(isinstance(v, str) for v in entry.get("units", {}).values()):
+                raise ValueError(f"scenario: {day}.units must be strings")
+            bump = entry.get("bump", 0)
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                       for v in (bump.values() if isinstance(bump, dict) else [bump])):
+                raise ValueError(f"scenario: {day}.bump must be an integer >= 0, or {{key: integer}}")
+            self.days[day] = dict(entry)
+        self.spec = {"days": self.days, "delay": self.delay}
+
+    def day(self, day):
+        return self.days.get(day.isoformat() if isinstance(day, dt.date) else day, {})
+
+    def estimated(self, day):
+        return self.day(day).get("estimated", False)
+
+    def empty(self, day):
+        return self.day(day).get("empty", False)
+
+    def metric(self, day, keys, metric):
+        """(amount, unit) of one group's metric on `day` (a date)."""
+        entry = self.day(day)
+        key = "/".join(keys)
+        unit = entry.get("units", {}).get(key, "USD")
+        override = entry.get("amounts", {}).get(key)
+        if isinstance(override, dict):
+            override = override.get(metric)
+        if override is not None:
+            return override, unit
+        bump = entry.get("bump", 0)
+        if isinstance(bump, dict):
+            bump = bump.get(key, 0)
+        return amount(day.isoformat() + (f"#{bump}" if bump else ""), keys), unit
+
+
 class Fake:
     """Computed answers: each page made for its request."""
 
@@ -63,6 +146,19 @@ class Fake:
         self.page_size = page_size
         self.lock = threading.Lock()
         self.stats = {"requests": 0, "pages": 0, "bad": 0}
+        self.scenario = None  # the default answers
+        self.bodies = collections.deque(maxlen=1000)  # the request bodies received
+
+    def set_scenario(self, spec):
+        """Replaces the scenario (a dict as POST /scenario takes it; None or {}: the default
+        answers); a ValueError when it is not a valid one."""
+        scenario = Scenario(spec) if spec else None
+        with self.lock:
+            self.scenario = scenario
+
+    def scenario_spec(self):
+        with self.lock:
+            return self.scenario.spec if self.scenario else {"days": {}, "delay": 0}
 
     def groups_of(self, group_by):
         keys = [g.get("Key") for g in group_by]
@@ -86,7 +182,7 @@ class Fake:
         index = keys.index("LINKED_ACCOUNT")
         seen = []
         for _, group_keys in chunk:
-            if group_keys[index] not in seen:
+            if group_keys is not None and group_keys[index] not in seen:
                 seen.append(group_keys[index])
         out = []
         for account in seen:
@@ -102,10 +198,14 @@ class Fake:
         metrics = body.get("Metrics") or ["UnblendedCost"]
         groups = self.groups_of(body.get("GroupBy") or [])
         monthly = body.get("Granularity") == "MONTHLY"
-        if not body.get("NextPageToken"):
-            with self.lock:
+        with self.lock:
+            scenario = self.scenario
+            self.bodies.append(body)
+            if not body.get("NextPageToken"):
                 self.stats.setdefault("periods", []).append(
                     [start.isoformat(), end.isoformat(), body.get("Granularity")])
+        if scenario and scenario.delay:
+            time.sleep(scenario.delay)
 
         def next_period(day):
             if not monthly:
@@ -115,7 +215,10 @@ class Fake:
         rows = []
         day = start
         while day < end:
-            rows.extend((day, g) for g in groups)
+            if scenario and scenario.empty(day):
+                rows.append((day, None))  # a period without groups: one row, so it has a page
+            else:
+                rows.extend((day, g) for g in groups)
             day = next_period(day)
         offset = int((body.get("NextPageToken") or "offset:0").split(":")[1])
         chunk = rows[offset:offset + self.page_size]
@@ -123,7 +226,13 @@ class Fake:
         for day, keys in chunk:
             entry = by_day.setdefault(day, {
                 "TimePeriod": {"Start": day.isoformat(), "End": min(next_period(day), end).isoformat()},
-                "Total": {}, "Groups": [], "Estimated": False})
+                "Total": {}, "Groups": [], "Estimated": bool(scenario and scenario.estimated(day))})
+            if keys is None:
+                continue
+            if scenario:
+                entry["Groups"].append({"Keys": keys, "Metrics": {
+                    m: dict(zip(("Amount", "Unit"), scenario.metric(day, keys, m))) for m in metrics}})
+                continue
             value = amount(day.isoformat(), keys)
             entry["Groups"].append({"Keys": keys, "Metrics": {
                 m: {"Amount": value, "Unit": "USD"} for m in metrics}})
@@ -208,11 +317,26 @@ def make_handler(fake):
             self.wfile.write("\r\n".join(head).encode() + data)
 
         def do_GET(self):
+            if self.path == "/scenario" and hasattr(fake, "scenario_spec"):
+                self.reply(200, fake.scenario_spec())
+                return
+            if self.path == "/requests" and hasattr(fake, "bodies"):
+                with fake.lock:
+                    self.reply(200, {"requests": list(fake.bodies)})
+                return
             with fake.lock:
                 self.reply(200, dict(fake.stats))
 
         def do_POST(self):
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.path == "/scenario" and hasattr(fake, "set_scenario"):
+                try:
+                    fake.set_scenario(json.loads(raw or b"{}"))
+                except (ValueError, TypeError, AttributeError) as e:
+                    self.reply(400, {"error": str(e)})
+                    return
+                self.reply(200, {"ok": True})
+                return
             with fake.lock:
                 fake.stats["requests"] += 1
             ok = (self.headers.get("X-Amz-Target") == "AWSInsightsIndexService.GetCostAndUsage"
@@ -273,6 +397,20 @@ def stats(url):
     """GET /stats of a fake at `url`."""
     with urllib.request.urlopen(url + "/stats", timeout=10) as r:
         return json.loads(r.read())
+
+
+def set_scenario(url, spec):
+    """POST /scenario to a fake at `url` (a computed one): replaces its scenario."""
+    req = urllib.request.Request(url + "/scenario", data=json.dumps(spec).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def requests_received(url):
+    """GET /requests of a fake at `url`: the request bodies it received (the last 1000)."""
+    with urllib.request.urlopen(url + "/requests", timeout=10) as r:
+        return json.loads(r.read())["requests"]
 
 
 def main():

@@ -129,11 +129,13 @@ async def main_async(args):
     await asyncio.gather(server.serve_forever(), dump_stats())
 
 
-def start(procs, upstream, seed, rate, stats_file):
+def start(procs, upstream, seed, rate, stats_file, faults=None):
     """This file as a child process of `procs` (a procs.Processes) in front of 127.0.0.1:`upstream`,
-    writing its counts to `stats_file`; returns its port once it listens."""
+    writing its counts to `stats_file`; returns its port once it listens. `faults`: those it
+    injects (default: all of FAULTS)."""
     proc = procs.start([sys.executable, os.path.abspath(__file__), "--upstream", str(upstream), "--seed",
-                        str(seed), "--rate", str(rate), "--stats-file", stats_file],
+                        str(seed), "--rate", str(rate), "--stats-file", stats_file,
+                        "--faults", ",".join(faults or FAULTS)],
                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     return json.loads(proc.stdout.readline())["port"]
 
