@@ -20,6 +20,15 @@
 namespace sab::app {
 namespace asio = boost::asio;
 
+namespace {
+
+// A digest of version 1: the id of an earlier version, without the estimated flag.
+std::string legacy_digest(const events::Event& e) {
+  return std::string(state::kAmountsDigest) + events::to_string(e.amounts);
+}
+
+}  // namespace
+
 Pipeline::Pipeline(const config::Config& config, FetchFn fetch, delivery::EventSink& sink,
                    metrics::Metrics& metrics, WallClock now)
     : config_(config),
@@ -188,10 +197,14 @@ std::vector<events::Event> Pipeline::period_events(const common::CostPeriod& per
                                                    InFlight& page) {
   const Day day = period.start;
   auto events = events::make_events(period, config_.group_by, config_.granularity, now_());
+  const auto known = role == Role::fresh ? state.digests.end() : state.digests.find(day);
+  // Groups the sink holds under an earlier version's id (unchanged since): that id stays theirs.
+  const auto as_before =
+      known == state.digests.end() ? std::vector<bool>{} : held_as_before(events, known->second);
   if (config_.events.summary) {
     // Every group counts, whether it goes out again or not.
     auto& tally = tallies_[day];
-    tally.tally.add_period(period, events);
+    tally.tally.add_period(period, events, as_before);
     tally.fresh = tally.fresh || role == Role::fresh;
   }
   // Followed from now on while AWS says estimated and it is recent enough; a followed period
@@ -206,13 +219,32 @@ std::vector<events::Event> Pipeline::period_events(const common::CostPeriod& per
     // Every event of the period, unchanged and journalled ones included: the sink holds them all.
     auto& digests = page.digests.emplace_back(PeriodDigests{day, followed, {}});
     digests.groups.reserve(events.size());
-    for (const auto& e : events)
-      digests.groups.emplace_back(state::group_key(e.subject), e.id);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const auto& e = events[i];
+      digests.groups.emplace_back(state::group_key(e.subject),
+                                  i < as_before.size() && as_before[i] ? legacy_digest(e) : e.id);
+    }
   }
   const bool changed = role == Role::fresh || drop_unchanged(events, period, state, outcome);
   if (changed && config_.events.summary) tallies_[day].changed = true;
   drop_journalled(events, day, outcome);
   return events;
+}
+
+std::vector<bool> Pipeline::held_as_before(const std::vector<events::Event>& events,
+                                           const std::map<std::string, std::string>& known) {
+  std::vector<bool> out;
+  if (std::none_of(known.begin(), known.end(), [](const auto& entry) {
+        return entry.second.starts_with(state::kAmountsDigest);
+      })) {
+    return out;
+  }
+  out.resize(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto it = known.find(state::group_key(events[i].subject));
+    out[i] = it != known.end() && it->second == legacy_digest(events[i]);
+  }
+  return out;
 }
 
 bool Pipeline::drop_unchanged(std::vector<events::Event>& events, const common::CostPeriod& period,
@@ -222,19 +254,14 @@ bool Pipeline::drop_unchanged(std::vector<events::Event>& events, const common::
   if (known_it == state.digests.end()) return true;
   const auto& known = known_it->second;
   std::size_t present = 0;
-  std::string amounts;
   // The id covers the amounts and the estimated flag: a changed amount, or a period that turned
   // final, gives a new one. A digest of version 1 covers the amounts alone.
   std::erase_if(events, [&](const events::Event& e) {
     auto it = known.find(state::group_key(e.subject));
     if (it == known.end()) return false;
     ++present;
-    bool same = it->second == e.id;
-    if (!same && it->second.starts_with(state::kAmountsDigest)) {
-      amounts = state::kAmountsDigest;
-      amounts += events::to_string(e.amounts);
-      same = it->second == amounts;
-    }
+    const bool same = it->second == e.id || (it->second.starts_with(state::kAmountsDigest) &&
+                                             it->second == legacy_digest(e));
     if (same) ++outcome.unchanged;
     return same;
   });

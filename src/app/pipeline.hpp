@@ -99,6 +99,10 @@ class Pipeline {
                                            PullOutcome& outcome, InFlight& page);
   // Restated or followed: drops the events the sink holds already (same id: same amounts, same
   // estimated flag). True when the period changed.
+  // Per event: whether the sink holds it under an earlier version's id (a version-1 digest that
+  // matches its amounts). Empty when `known` holds no such digest.
+  static std::vector<bool> held_as_before(const std::vector<events::Event>& events,
+                                          const std::map<std::string, std::string>& known);
   bool drop_unchanged(std::vector<events::Event>& events, const common::CostPeriod& period,
                       const state::State& state, PullOutcome& outcome) const;
   void start_delivery(const boost::asio::any_io_executor& executor, std::shared_ptr<InFlight> page,

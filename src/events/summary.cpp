@@ -57,22 +57,27 @@ void append_field(std::string& name, std::string_view field) {
 
 }  // namespace
 
-void PeriodTally::add_period(const common::CostPeriod& period, const std::vector<Event>& events) {
+void PeriodTally::add_period(const common::CostPeriod& period, const std::vector<Event>& events,
+                             const std::vector<bool>& as_before) {
   estimated_ = period.estimated;
+  const auto id_of = [&](std::size_t i) {
+    if (i < as_before.size() && as_before[i]) return events[i].amounts;
+    const auto id = parse_uuid(events[i].id);
+    // This service's ids are UUIDs; anything else could not be summarised.
+    if (!id) throw std::invalid_argument("summary: event id is not a UUID: " + events[i].id);
+    return *id;
+  };
   if (period.groups.empty()) {
     // make_events gives the totals' event only then.
-    if (!events.empty()) add(events.front(), period.total);
+    if (!events.empty()) add(id_of(0), period.total);
     return;
   }
   for (std::size_t i = 0; i < events.size() && i < period.groups.size(); ++i)
-    add(events[i], period.groups[i].metrics);
+    add(id_of(i), period.groups[i].metrics);
 }
 
-void PeriodTally::add(const Event& event, const std::vector<common::MetricValue>& metrics) {
-  const auto id = parse_uuid(event.id);
-  // This service's ids are UUIDs; anything else could not be summarised.
-  if (!id) throw std::invalid_argument("summary: event id is not a UUID: " + event.id);
-  ids_.push_back(*id);
+void PeriodTally::add(const Uuid& id, const std::vector<common::MetricValue>& metrics) {
+  ids_.push_back(id);
   for (const auto& m : metrics) {
     auto metric = std::find_if(totals_.begin(), totals_.end(),
                                [&](const auto& t) { return t.first == m.name; });

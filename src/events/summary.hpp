@@ -22,10 +22,12 @@ namespace sab::events {
 class PeriodTally {
  public:
   // Every event of a period as make_events made them, before any is filtered out: one per group,
-  // or one for the totals when the period has no groups.
-  void add_period(const common::CostPeriod& period, const std::vector<Event>& events);
-  // One event and the amounts it carries.
-  void add(const Event& event, const std::vector<common::MetricValue>& metrics);
+  // or one for the totals when the period has no groups. `as_before[i]`: the sink holds event i
+  // under the id an earlier version gave it (its `amounts`), which is the one counted.
+  void add_period(const common::CostPeriod& period, const std::vector<Event>& events,
+                  const std::vector<bool>& as_before = {});
+  // One event id and the amounts its event carries.
+  void add(const Uuid& id, const std::vector<common::MetricValue>& metrics);
 
   std::size_t groups() const { return ids_.size(); }
   bool estimated() const { return estimated_; }

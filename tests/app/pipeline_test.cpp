@@ -669,7 +669,9 @@ TEST_CASE("pipeline: a period with an event not delivered gets no summary, and n
                                 config::Granularity::daily) == ymd("2024-01-11"));
 }
 
-TEST_CASE("pipeline: digests of version 1 are compared on amounts and migrated; nothing re-sent") {
+TEST_CASE(
+    "pipeline: digests of version 1 are compared on amounts; nothing re-sent, summaries count "
+    "them") {
   Harness h;
   const Day d13 = ymd("2024-01-13");
   const auto p = period("2024-01-13", {{"A", "1"}, {"B", "2"}});
@@ -687,12 +689,25 @@ TEST_CASE("pipeline: digests of version 1 are compared on amounts and migrated; 
   auto outcome = h.pull(restate, state);
   CHECK(h.sink.received.empty());
   CHECK(outcome.unchanged == 2);
+  // The sink holds them under their old ids: those stay their digests (a summary counts them).
   for (const auto& [key, id] : state.digests[d13])
-    CHECK_FALSE(id.starts_with(state::kAmountsDigest));
-  // Migrated: the next restatement compares ids.
+    CHECK(id.starts_with(state::kAmountsDigest));
   outcome = h.pull(restate, state);
   CHECK(h.sink.received.empty());
   CHECK(outcome.unchanged == 2);
+  // B changes: it goes out with today's id, which becomes its digest; the summary counts A's old
+  // id and B's new one, the ids the sink holds.
+  h.config.events.summary = true;
+  h.pages = {{period("2024-01-13", {{"A", "1"}, {"B", "3"}})}};
+  outcome = h.pull(restate, state);
+  REQUIRE(subjects(h.sink.received) == std::vector<std::string>{"2024-01-13/B", "2024-01-13"});
+  const auto now = events::make_events(h.pages[0][0], h.config.group_by, h.config.granularity, {});
+  CHECK(state.digests[d13][state::group_key("2024-01-13/B")] == now[1].id);
+  CHECK(state.digests[d13][state::group_key("2024-01-13/A")] ==
+        std::string(state::kAmountsDigest) + events::to_string(now[0].amounts));
+  events::PeriodTally held;
+  held.add_period(h.pages[0][0], now, {true, false});
+  CHECK(h.sink.received[1].data.find(held.ids_digest()) != std::string::npos);
 }
 
 TEST_CASE("pipeline: acknowledgements journalled by version 1 (ids without the flag) are kept") {
