@@ -110,32 +110,98 @@ std::string plain(bool negative, std::string digits, std::size_t scale) {
   return out;
 }
 
+// The fast sum stays below this, so adding one more amount (< kFastLimit) never overflows.
+constexpr long long kFastLimit = 100'000'000'000'000'000LL;  // 10^17
+constexpr std::size_t kFastDigits = 17;
+
+constexpr long long pow10(std::size_t n) {
+  long long out = 1;
+  for (std::size_t i = 0; i < n; ++i)
+    out *= 10;
+  return out;
+}
+
+long long magnitude(long long v) {
+  return v < 0 ? -v : v;
+}
+
 }  // namespace
 
 bool DecimalSum::add(std::string_view text) {
+  if (add_fast(text)) return true;
   auto p = parse(text);
   if (!p) return false;
-  // The same scale on both sides: the smaller one gets zeros.
-  if (p->scale < scale_) {
-    if (p->digits != "0") p->digits.append(scale_ - p->scale, '0');
-  } else if (p->scale > scale_) {
-    if (digits_ != "0") digits_.append(p->scale - scale_, '0');
-    scale_ = p->scale;
-  }
-  if (negative_ == p->negative) {
-    digits_ = add_magnitudes(digits_, p->digits);
-  } else if (compare(digits_, p->digits) >= 0) {
-    digits_ = subtract_magnitudes(digits_, p->digits);
-  } else {
-    digits_ = subtract_magnitudes(p->digits, digits_);
-    negative_ = p->negative;
-  }
-  if (digits_ == "0") negative_ = false;
+  add_exact(p->negative, std::move(p->digits), p->scale);
   return true;
 }
 
+bool DecimalSum::add_fast(std::string_view text) {
+  bool negative = false;
+  if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
+    negative = text.front() == '-';
+    text.remove_prefix(1);
+  }
+  long long value = 0;
+  std::size_t digits = 0;
+  std::size_t scale = 0;
+  bool point = false;
+  for (const char c : text) {
+    if (c == '.' && !point) {
+      point = true;
+      continue;
+    }
+    if (c < '0' || c > '9') return false;  // an exponent, or not a number: the exact path
+    if (value != 0 || c != '0') ++digits;
+    value = value * 10 + (c - '0');
+    if (point) ++scale;
+    if (digits >= kFastDigits || scale > kFastDigits) return false;
+  }
+  if (text.empty() || text == "." || (point && text.size() == 1)) return false;
+  if (scale < fast_scale_) {
+    const std::size_t shift = fast_scale_ - scale;
+    if (shift >= kFastDigits || magnitude(value) >= kFastLimit / pow10(shift)) return false;
+    value *= pow10(shift);
+  } else if (scale > fast_scale_) {
+    const std::size_t shift = scale - fast_scale_;
+    if (shift >= kFastDigits || magnitude(fast_) >= kFastLimit / pow10(shift)) flush();
+    fast_ *= pow10(shift);
+    fast_scale_ = scale;
+  }
+  fast_ += negative ? -value : value;
+  if (magnitude(fast_) >= kFastLimit) flush();
+  return true;
+}
+
+void DecimalSum::flush() {
+  if (fast_ != 0) {
+    add_exact(fast_ < 0, std::to_string(magnitude(fast_)), fast_scale_);
+    fast_ = 0;
+  }
+}
+
+void DecimalSum::add_exact(bool negative, std::string digits, std::size_t scale) {
+  // The same scale on both sides: the smaller one gets zeros.
+  if (scale < scale_) {
+    if (digits != "0") digits.append(scale_ - scale, '0');
+  } else if (scale > scale_) {
+    if (digits_ != "0") digits_.append(scale - scale_, '0');
+    scale_ = scale;
+  }
+  if (negative_ == negative) {
+    digits_ = add_magnitudes(digits_, digits);
+  } else if (compare(digits_, digits) >= 0) {
+    digits_ = subtract_magnitudes(digits_, digits);
+  } else {
+    digits_ = subtract_magnitudes(digits, digits_);
+    negative_ = negative;
+  }
+  if (digits_ == "0") negative_ = false;
+}
+
 std::string DecimalSum::str() const {
-  return plain(negative_, digits_, scale_);
+  DecimalSum whole = *this;
+  whole.flush();
+  return plain(whole.negative_, whole.digits_, whole.scale_);
 }
 
 std::optional<std::string> normalize_decimal(std::string_view text) {

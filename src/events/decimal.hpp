@@ -21,9 +21,18 @@ class DecimalSum {
   std::string str() const;
 
  private:
+  // The exact sum of digit strings, for any size.
+  void add_exact(bool negative, std::string digits, std::size_t scale);
+  // Amounts as the API sends them (no exponent, up to 17 digits) add up in an integer first,
+  // without allocating; it joins the exact sum before it could overflow.
+  bool add_fast(std::string_view text);
+  void flush();
+
   bool negative_ = false;
   std::string digits_ = "0";  // magnitude without leading zeros ("0" for zero)
   std::size_t scale_ = 0;     // digits after the decimal point
+  long long fast_ = 0;        // fast_ / 10^fast_scale_, |fast_| < kFastLimit
+  std::size_t fast_scale_ = 0;
 };
 
 // The exact decimal of `text` in the same plain notation; nullopt when it is not a number.

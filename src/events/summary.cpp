@@ -78,9 +78,13 @@ void PeriodTally::add_period(const common::CostPeriod& period, const std::vector
 
 void PeriodTally::add(const Uuid& id, const std::vector<common::MetricValue>& metrics) {
   ids_.push_back(id);
-  for (const auto& m : metrics) {
-    auto metric = std::find_if(totals_.begin(), totals_.end(),
-                               [&](const auto& t) { return t.first == m.name; });
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    const auto& m = metrics[i];
+    // Every group lists the same metrics in the same order: try the same position first.
+    auto metric = i < totals_.size() && totals_[i].first == m.name
+                      ? totals_.begin() + static_cast<std::ptrdiff_t>(i)
+                      : std::find_if(totals_.begin(), totals_.end(),
+                                     [&](const auto& t) { return t.first == m.name; });
     if (metric == totals_.end()) metric = totals_.insert(totals_.end(), {m.name, {}});
     auto& units = metric->second;
     auto unit =

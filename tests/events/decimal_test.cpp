@@ -64,3 +64,23 @@ TEST_CASE("decimal: what is not a number is refused and leaves the sum alone") {
   CHECK(normalize_decimal("-0.0") == "0");
   CHECK_FALSE(normalize_decimal("x"));
 }
+
+TEST_CASE("decimal: the integer fast path hands over to the exact sum without a loss") {
+  // Sums past 10^17, 16 and 17 digits, scales growing and shrinking (values from Python's
+  // decimal module).
+  DecimalSum big;
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(big.add("9999999999999999"));
+  REQUIRE(big.add("0.0000000000000001"));
+  REQUIRE(big.add("-0.5"));
+  CHECK(big.str() == "199999999999999979.5000000000000001");
+
+  DecimalSum many;
+  for (int i = 0; i < 100000; ++i)
+    REQUIRE(many.add("1234.5678901234"));
+  CHECK(many.str() == "123456789.01234");
+
+  CHECK(sum({"0.1", "12345678901234567", "0.00000000000000001", "-12345678901234567"}) ==
+        "0.10000000000000001");
+  CHECK(sum({"1.", ".5", "+2", "-0"}) == "3.5");
+}
