@@ -17,7 +17,7 @@ def run(h, fake):
     s = h.size
     days = s["e2e_days"]
     groups = days * s["services"] * s["accounts"]
-    runs = max(h.runs, 7) if not h.args.smoke else h.runs
+    runs = max(h.runs, 11) if not h.args.smoke else h.runs
     with nginx_sink(h) as sink:
         for mode in ("binary", "batch"):
             on, off, on_done, off_done = [], [], [], []

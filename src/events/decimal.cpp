@@ -136,27 +136,31 @@ bool DecimalSum::add(std::string_view text) {
 }
 
 bool DecimalSum::add_fast(std::string_view text) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
   bool negative = false;
-  if (!text.empty() && (text.front() == '-' || text.front() == '+')) {
-    negative = text.front() == '-';
-    text.remove_prefix(1);
+  if (p != end && (*p == '-' || *p == '+')) {
+    negative = *p == '-';
+    ++p;
   }
-  long long value = 0;
-  std::size_t digits = 0;
-  std::size_t scale = 0;
-  bool point = false;
-  for (const char c : text) {
-    if (c == '.' && !point) {
-      point = true;
-      continue;
+  const char* const first = p;
+  const char* point = nullptr;
+  unsigned long long digits_value = 0;  // wraps harmlessly for long input, refused below
+  for (; p != end; ++p) {
+    const unsigned digit = static_cast<unsigned>(static_cast<unsigned char>(*p)) - '0';
+    if (digit < 10) {
+      digits_value = digits_value * 10 + digit;
+    } else if (*p == '.' && point == nullptr) {
+      point = p;
+    } else {
+      return false;  // an exponent, or not a number: the exact path
     }
-    if (c < '0' || c > '9') return false;  // an exponent, or not a number: the exact path
-    if (value != 0 || c != '0') ++digits;
-    value = value * 10 + (c - '0');
-    if (point) ++scale;
-    if (digits >= kFastDigits || scale > kFastDigits) return false;
   }
-  if (text.empty() || text == "." || (point && text.size() == 1)) return false;
+  // Up to 16 digits (leading zeros included) stay below 10^16: no overflow on the way.
+  const auto digits = static_cast<std::size_t>(end - first) - (point != nullptr ? 1 : 0);
+  if (digits == 0 || digits >= kFastDigits) return false;
+  const std::size_t scale = point != nullptr ? static_cast<std::size_t>(end - point - 1) : 0;
+  auto value = static_cast<long long>(digits_value);
   if (scale < fast_scale_) {
     const std::size_t shift = fast_scale_ - scale;
     if (shift >= kFastDigits || magnitude(value) >= kFastLimit / pow10(shift)) return false;

@@ -27,6 +27,8 @@ struct Event {
   // A group event's id without the estimated flag: the digest of its amounts, which restatement
   // compares (zero for other events).
   Uuid amounts{};
+  // A group event's id as bytes (what a summary hashes), so it is never parsed back.
+  Uuid id_bytes{};
 
   bool operator==(const Event&) const = default;
 };

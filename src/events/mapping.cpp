@@ -161,6 +161,7 @@ class PeriodContext {
     const auto ids =
         uuid_v5_pair(kEventNamespace, name_, estimated_ ? kEstimatedField : kFinalField);
     event.amounts = ids.plain;
+    event.id_bytes = ids.extended;
     event.id = to_string(ids.extended);
     return event;
   }

@@ -60,12 +60,8 @@ void append_field(std::string& name, std::string_view field) {
 void PeriodTally::add_period(const common::CostPeriod& period, const std::vector<Event>& events,
                              const std::vector<bool>& as_before) {
   estimated_ = period.estimated;
-  const auto id_of = [&](std::size_t i) {
-    if (i < as_before.size() && as_before[i]) return events[i].amounts;
-    const auto id = parse_uuid(events[i].id);
-    // This service's ids are UUIDs; anything else could not be summarised.
-    if (!id) throw std::invalid_argument("summary: event id is not a UUID: " + events[i].id);
-    return *id;
+  const auto id_of = [&](std::size_t i) -> const Uuid& {
+    return i < as_before.size() && as_before[i] ? events[i].amounts : events[i].id_bytes;
   };
   if (period.groups.empty()) {
     // make_events gives the totals' event only then.
@@ -99,10 +95,23 @@ std::string PeriodTally::ids_digest() const {
   auto sorted = ids_;
   std::sort(sorted.begin(), sorted.end());
   Sha256 sha;
+  // The text forms, '\n' between them, hashed a block of ids at a time.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string block;
+  block.reserve(37 * 256);
   for (std::size_t i = 0; i < sorted.size(); ++i) {
-    if (i != 0) sha.update("\n");
-    sha.update(to_string(sorted[i]));
+    if (i != 0) block.push_back('\n');
+    for (std::size_t b = 0; b < sorted[i].size(); ++b) {
+      if (b == 4 || b == 6 || b == 8 || b == 10) block.push_back('-');
+      block.push_back(kHex[sorted[i][b] >> 4]);
+      block.push_back(kHex[sorted[i][b] & 0x0F]);
+    }
+    if (block.size() >= 36 * 255) {
+      sha.update(block);
+      block.clear();
+    }
   }
+  sha.update(block);
   return sha.hex_digest();
 }
 
