@@ -199,7 +199,7 @@ def markdown(h, machine, plotted):
                       "Benchmark 3's run (`--once`, the same days and groups into nginx) in binary and "
                       "batch mode with `events.summary: true` (one summary event per day, sent once "
                       "every group event of the day was acknowledged) and with the default `false`, "
-                      "in pairs of runs side by side (at least 7 pairs, which one goes first "
+                      "in pairs of runs side by side (at least 11 pairs, which one goes first "
                       "alternating): the ratio is the median of the pairs' ratios. Events/s count the "
                       "group events only, so what the summaries cost shows as a lower rate."),
     }
