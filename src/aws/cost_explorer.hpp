@@ -15,7 +15,6 @@
 
 namespace sab::aws {
 
-inline constexpr std::string_view kCeTarget = "AWSInsightsIndexService.GetCostAndUsage";
 inline constexpr std::string_view kCeContentType = "application/x-amz-json-1.1";
 inline constexpr std::string_view kCeService = "ce";
 
