@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "aws/json_read.hpp"
 #include "aws/xml.hpp"
 #include "common/dates.hpp"
 
@@ -47,27 +48,9 @@ std::string build_request_body(const config::Config& config, const TimePeriod& p
 
 namespace {
 
-[[noreturn]] void fail(std::string_view what, simdjson::error_code ec) {
-  throw ResponseError("malformed Cost Explorer response: " + std::string(what) + " (" +
-                      simdjson::error_message(ec) + ")");
-}
-
-[[noreturn]] void fail(std::string_view what) {
-  throw ResponseError("malformed Cost Explorer response: " + std::string(what));
-}
-
-template <class T, class R>
-T take(R&& result, std::string_view what) {
-  T value;
-  if (auto ec = std::forward<R>(result).get(value)) fail(what, ec);
-  return value;
-}
-
-std::string_view key_of(od::field& field) {
-  std::string_view key;
-  if (auto ec = field.unescaped_key().get(key)) fail("object key", ec);
-  return key;
-}
+using detail::fail;
+using detail::key_of;
+using detail::take;
 
 // {"UnblendedCost": {"Amount": "1.0", "Unit": "USD"}, ...}. A group's metrics become events, so
 // each must have an Amount and a Unit (`complete`); a period's Total is not used for events.

@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <cmath>
 
+#include "aws/json_read.hpp"
+
 namespace sab::aws {
 
 namespace od = simdjson::ondemand;
@@ -52,24 +54,9 @@ std::string build_anomalies_body(const AnomalyQuery& query) {
 
 namespace {
 
-[[noreturn]] void fail(std::string_view what) {
-  throw ResponseError("malformed Cost Explorer response: " + std::string(what));
-}
-
-[[noreturn]] void fail(std::string_view what, simdjson::error_code ec) {
-  fail(std::string(what) + " (" + simdjson::error_message(ec) + ")");
-}
-
-template <class T, class R>
-T take(R&& result, std::string_view what) {
-  T value;
-  if (auto ec = std::forward<R>(result).get(value)) fail(what, ec);
-  return value;
-}
-
-std::string_view key_of(od::field& field) {
-  return take<std::string_view>(field.unescaped_key(), "object key");
-}
+using detail::fail;
+using detail::key_of;
+using detail::take;
 
 bool is_null(od::value& value) {
   bool null = false;

@@ -46,19 +46,10 @@ class ObjectWriter {
   bool first_ = true;
 };
 
-// Appends "<length>:<bytes>" so that no two different field lists give the same id name.
-void append_field(std::string& name, std::string_view field) {
-  char digits[24];
-  const auto r = std::to_chars(std::begin(digits), std::end(digits), field.size());
-  name.append(digits, r.ptr);
-  name.push_back(':');
-  name.append(field);
-}
-
 std::string id_of(std::initializer_list<std::string_view> fields) {
   std::string name;
   for (auto f : fields)
-    append_field(name, f);
+    append_id_field(name, f);
   return to_string(uuid_v5(kEventNamespace, name));
 }
 

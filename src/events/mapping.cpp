@@ -46,15 +46,6 @@ void append_ymd(std::string& out, const std::chrono::year_month_day& ymd) {
   append_2digits(out, static_cast<unsigned>(ymd.day()));
 }
 
-// Appends "<length>:<bytes>" so that no two different field lists give the same name.
-void append_field(std::string& name, std::string_view field) {
-  char digits[24];
-  const auto r = std::to_chars(std::begin(digits), std::end(digits), field.size());
-  name.append(digits, r.ptr);
-  name.push_back(':');
-  name.append(field);
-}
-
 // The estimated flag as the id's last length-prefixed field.
 constexpr std::string_view kEstimatedField = "9:estimated";
 constexpr std::string_view kFinalField = "5:final";
@@ -78,9 +69,9 @@ class PeriodContext {
     time_ = rfc3339(now);
     data_head_ = "{\"date\":";
     common::append_json_string(data_head_, date_);
-    append_field(id_head_, kSource);
-    append_field(id_head_, type_);
-    append_field(id_head_, date_);
+    append_id_field(id_head_, kSource);
+    append_id_field(id_head_, type_);
+    append_id_field(id_head_, date_);
   }
 
   Event build(const std::vector<std::string>& keys, const std::vector<common::MetricValue>& metrics,
@@ -148,14 +139,14 @@ class PeriodContext {
     std::sort(sorted_.begin(), sorted_.end(),
               [](const auto* a, const auto* b) { return a->name < b->name; });
     name_ = id_head_;
-    append_field(name_, std::to_string(keys.size()));
+    append_id_field(name_, std::to_string(keys.size()));
     for (const auto& key : keys)
-      append_field(name_, key);
-    append_field(name_, std::to_string(sorted_.size()));
+      append_id_field(name_, key);
+    append_id_field(name_, std::to_string(sorted_.size()));
     for (const auto* m : sorted_) {
-      append_field(name_, m->name);
-      append_field(name_, m->amount);
-      append_field(name_, m->unit);
+      append_id_field(name_, m->name);
+      append_id_field(name_, m->amount);
+      append_id_field(name_, m->unit);
     }
     // The estimated flag last: one pass gives both the amounts' digest and the id.
     const auto ids =

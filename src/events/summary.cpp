@@ -48,13 +48,6 @@ class Sha256 {
   EVP_MD_CTX* ctx_ = EVP_MD_CTX_new();
 };
 
-// Appends the length-prefixed field of an id's name (as the group events' ids do).
-void append_field(std::string& name, std::string_view field) {
-  name += std::to_string(field.size());
-  name.push_back(':');
-  name.append(field);
-}
-
 }  // namespace
 
 void PeriodTally::add_period(const common::CostPeriod& period, const std::vector<Event>& events,
@@ -179,7 +172,7 @@ Event make_summary(std::chrono::sys_days start, const PeriodTally& tally,
   std::string name;
   for (std::string_view field : {kSource, std::string_view(event.type), std::string_view(date),
                                  flag, std::string_view(groups), std::string_view(digest)}) {
-    append_field(name, field);
+    append_id_field(name, field);
   }
   event.id = to_string(uuid_v5(kEventNamespace, name));
   return event;

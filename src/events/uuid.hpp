@@ -4,7 +4,9 @@
 // text form.
 
 #include <array>
+#include <charconv>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +28,17 @@ struct UuidPair {
   Uuid extended;
 };
 UuidPair uuid_v5_pair(const Uuid& name_space, std::string_view name, std::string_view suffix);
+
+// Appends "<length>:<bytes>" to the name of a UUIDv5: length-prefixed fields, so that no two
+// different field lists give the same name (and id).
+// Inline: the mapping calls it for every field of every event.
+inline void append_id_field(std::string& name, std::string_view field) {
+  char digits[24];
+  const auto r = std::to_chars(std::begin(digits), std::end(digits), field.size());
+  name.append(digits, r.ptr);
+  name.push_back(':');
+  name.append(field);
+}
 
 // Lower-case 8-4-4-4-12 text form.
 std::string to_string(const Uuid& uuid);

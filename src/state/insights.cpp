@@ -48,48 +48,6 @@ SentAnomaly parse_sent(std::string_view id, const json::value& value) {
   return SentAnomaly{std::string(event->as_string()), *seen};
 }
 
-void write_all(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw StateError("cannot write '" + path + "': " + errno_text());
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
-// Temp file (0600), fsync, rename over <dir>/<name>, fsync of the directory: a crash leaves the
-// old file or the new one, never a torn one.
-void write_atomically(const fs::path& dir, std::string_view name, std::string_view text) {
-  const std::string final_path = (dir / name).string();
-  const std::string temp_path = final_path + ".tmp";
-  const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw StateError("cannot create '" + temp_path + "': " + errno_text());
-  try {
-    write_all(fd, text, temp_path);
-    if (::fsync(fd) != 0) throw StateError("cannot fsync '" + temp_path + "': " + errno_text());
-  } catch (...) {
-    ::close(fd);
-    ::unlink(temp_path.c_str());
-    throw;
-  }
-  if (::close(fd) != 0) {
-    ::unlink(temp_path.c_str());
-    throw StateError("cannot close '" + temp_path + "': " + errno_text());
-  }
-  if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
-    const std::string why = errno_text();
-    ::unlink(temp_path.c_str());
-    throw StateError("cannot rename '" + temp_path + "' to '" + final_path + "': " + why);
-  }
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-}
-
 }  // namespace
 
 Day anomaly_query_start(const InsightsState& state, Day today) {

@@ -181,12 +181,10 @@ std::optional<State> load(const fs::path& dir) {
   }
 }
 
-void save(const fs::path& dir, const State& state) {
+void write_atomically(const fs::path& dir, std::string_view name, std::string_view text) {
   create_dir(dir);
-  const std::string final_path = (dir / kStateFile).string();
+  const std::string final_path = (dir / name).string();
   const std::string temp_path = final_path + ".tmp";
-  const std::string text = serialize(state);
-
   const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw StateError("cannot create '" + temp_path + "': " + errno_text());
   try {
@@ -212,6 +210,10 @@ void save(const fs::path& dir, const State& state) {
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
+}
+
+void save(const fs::path& dir, const State& state) {
+  write_atomically(dir, kStateFile, serialize(state));
 }
 
 DirLock::DirLock(const fs::path& dir) {

@@ -62,8 +62,13 @@ inline constexpr std::string_view kStateFile = "state.json";
 // a StateError, never a silent reset.
 std::optional<State> load(const std::filesystem::path& dir);
 
-// Writes atomically: temp file (0600), fsync, rename over state.json, fsync of the directory.
-// Creates the directory when missing. Throws StateError (e.g. disk full) leaving the old file.
+// Writes <dir>/<name> atomically: temp file (0600), fsync, rename over it, fsync of the
+// directory; a crash leaves the old file or the new one, never a torn one. Creates the directory
+// when missing. Throws StateError (e.g. disk full) leaving the old file.
+void write_atomically(const std::filesystem::path& dir, std::string_view name,
+                      std::string_view text);
+
+// state.json, written atomically (write_atomically).
 void save(const std::filesystem::path& dir, const State& state);
 
 // An exclusive lock on <dir>/lock so two processes never pull into the same state: a second

@@ -95,5 +95,8 @@ TEST_CASE("insights state: saved atomically with mode 0600, loaded back") {
     out << "{\"version\":1,";
   }
   CHECK_THROWS_WITH_AS(load_insights(dir.path()), doctest::Contains("is corrupt"), StateError);
-  CHECK_THROWS_AS(save_insights(dir.path() / "missing", s), StateError);
+  // Like state.json: a state_dir that is missing is created; one that cannot be is an error.
+  save_insights(dir.path() / "missing", s);
+  CHECK(fs::exists(dir.path() / "missing" / "insights.json"));
+  CHECK_THROWS_AS(save_insights(dir.path() / "insights.json" / "below", s), StateError);
 }
