@@ -91,7 +91,7 @@ std::string PeriodTally::ids_digest() const {
   // The text forms, '\n' between them, hashed a block of ids at a time.
   static constexpr char kHex[] = "0123456789abcdef";
   std::string block;
-  block.reserve(37 * 256);
+  block.reserve(std::size_t{37} * 256);
   for (std::size_t i = 0; i < sorted.size(); ++i) {
     if (i != 0) block.push_back('\n');
     for (std::size_t b = 0; b < sorted[i].size(); ++b) {
@@ -99,7 +99,7 @@ std::string PeriodTally::ids_digest() const {
       block.push_back(kHex[sorted[i][b] >> 4]);
       block.push_back(kHex[sorted[i][b] & 0x0F]);
     }
-    if (block.size() >= 36 * 255) {
+    if (block.size() >= std::size_t{36} * 255) {
       sha.update(block);
       block.clear();
     }
