@@ -623,7 +623,7 @@ TEST_CASE("pipeline: summaries come after every group of their period, once per 
   REQUIRE(h.sink.received.size() == 4);
   CHECK(subjects(h.sink.received) ==
         std::vector<std::string>{"2024-01-13/A", "2024-01-13/B", "2024-01-13", "2024-01-14"});
-  const auto& summary = h.sink.received[2];
+  const auto summary = h.sink.received[2];  // a copy: the sink forgets what it received below
   CHECK(summary.type == "aws.billing.summary.daily");
   CHECK(summary.data.find(R"("groups":2,"estimated":true,)"
                           R"("totals":{"unblendedCost":[{"amount":"1.75","unit":"USD"}]})") !=
