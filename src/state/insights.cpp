@@ -5,10 +5,6 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "common/dates.hpp"
 
@@ -19,10 +15,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr int kVersion = 1;
-
-std::string errno_text() {
-  return std::strerror(errno);
-}
 
 json::value day_value(const std::optional<Day>& day) {
   return day ? json::value(common::format_date(*day)) : json::value(nullptr);
@@ -97,17 +89,10 @@ InsightsState parse_insights(std::string_view text) {
 
 std::optional<InsightsState> load_insights(const fs::path& dir) {
   const fs::path path = dir / kInsightsFile;
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    if (ec) throw StateError("'" + path.string() + "': " + ec.message());
-    return std::nullopt;
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw StateError("'" + path.string() + "' cannot be read: " + errno_text());
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
+  const auto text = read_if_exists(path, "");
+  if (!text) return std::nullopt;
   try {
-    return parse_insights(buffer.str());
+    return parse_insights(*text);
   } catch (const StateError& e) {
     throw StateError("'" + path.string() + "' is corrupt (" + e.what() +
                      "); fix it, or move it away to start the forecast and anomaly checks over");

@@ -162,19 +162,28 @@ void prune_unused(State& state, std::optional<Day> restate_from) {
   std::erase_if(state.summaries, [&](const auto& entry) { return !used(entry.first); });
 }
 
-std::optional<State> load(const fs::path& dir) {
-  const fs::path path = dir / kStateFile;
+std::optional<std::string> read_if_exists(const fs::path& path, std::string_view label) {
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    if (ec) throw StateError("state file '" + path.string() + "': " + ec.message());
+    if (ec) throw StateError(std::string(label) + "'" + path.string() + "': " + ec.message());
     return std::nullopt;
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw StateError("state file '" + path.string() + "' cannot be read: " + errno_text());
+  if (!in) {
+    throw StateError(std::string(label) + "'" + path.string() +
+                     "' cannot be read: " + errno_text());
+  }
   std::ostringstream buffer;
   buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::optional<State> load(const fs::path& dir) {
+  const fs::path path = dir / kStateFile;
+  const auto text = read_if_exists(path, "state file ");
+  if (!text) return std::nullopt;
   try {
-    return parse(buffer.str());
+    return parse(*text);
   } catch (const StateError& e) {
     throw StateError("state file '" + path.string() + "' is corrupt (" + e.what() +
                      "); move it away to start over from yesterday, or fix it");

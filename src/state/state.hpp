@@ -68,6 +68,11 @@ std::optional<State> load(const std::filesystem::path& dir);
 void write_atomically(const std::filesystem::path& dir, std::string_view name,
                       std::string_view text);
 
+// The text of a file of state_dir; nullopt when there is none. `label` starts its messages
+// ("state file "). Throws StateError when it exists but cannot be read.
+std::optional<std::string> read_if_exists(const std::filesystem::path& path,
+                                          std::string_view label);
+
 // state.json, written atomically (write_atomically).
 void save(const std::filesystem::path& dir, const State& state);
 
